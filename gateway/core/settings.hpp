@@ -1,0 +1,85 @@
+#pragma once
+// portico.conf: Kong-style `key = value` settings, each overridable by PORTICO_<KEY> environment
+// variables (upper case). Parsing collects every error with its line instead of stopping at the
+// first one, so `portico check` can print them all.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace portico::core {
+
+struct ListenAddress {
+    std::string host;  // "0.0.0.0", "127.0.0.1", "::1" (without brackets)
+    std::uint16_t port = 0;
+    bool ssl = false;
+    bool reuseport = false;
+    std::string toString() const;  // "127.0.0.1:8001", "[::1]:8001"
+};
+
+struct Settings {
+    std::string prefix = "/usr/local/portico";
+    std::string database = "sqlite";  // sqlite | postgres | off
+    std::string declarative_config;
+    std::vector<ListenAddress> proxy_listen;  // empty: proxy off
+    std::vector<ListenAddress> admin_listen;  // empty: admin API off
+    unsigned worker_threads = 0;              // 0 = auto (number of cores)
+    std::string pg_host = "127.0.0.1";
+    std::uint16_t pg_port = 5432;
+    std::string pg_user = "portico";
+    std::string pg_password;
+    std::string pg_database = "portico";
+    bool pg_ssl = false;
+    unsigned pg_timeout = 5000;  // ms
+    unsigned pg_max_connections = 8;
+    double db_update_frequency = 5;  // seconds
+    std::string log_level = "notice";
+    std::string proxy_access_log = "logs/access.log";  // relative to prefix; "off" disables
+    std::string admin_access_log = "off";
+    std::vector<std::string> trusted_ips;
+    std::string real_ip_header = "X-Real-IP";
+    std::size_t admin_body_max_size = 1024 * 1024;  // bytes; larger bodies get 413
+
+    // Where each value came from, for `portico check` and GET / "configuration".
+    std::map<std::string, std::string> sources;
+
+    unsigned effectiveWorkerThreads() const;
+    // The SQLite file of the embedded store.
+    std::string sqlitePath() const;
+    // `path` made absolute against the prefix when relative.
+    std::string underPrefix(const std::string& path) const;
+};
+
+struct SettingsError {
+    std::string file;  // empty for environment variables
+    int line = 0;      // 0 when not from a file line
+    std::string key;
+    std::string message;
+    std::string toString() const;  // "portico.conf:12: log_level: expected one of: ..."
+};
+
+struct SettingsResult {
+    Settings settings;
+    std::vector<SettingsError> errors;
+    bool ok() const { return errors.empty(); }
+};
+
+// Parses the text of a portico.conf, then applies environment overrides from `environment`
+// (pass the process environment, or a fake one in tests). `file_name` labels errors.
+SettingsResult parseSettings(const std::string& text, const std::string& file_name,
+                             const std::map<std::string, std::string>& environment);
+
+// Reads `path` (empty: defaults only) and the process environment.
+SettingsResult loadSettings(const std::string& path);
+
+std::map<std::string, std::string> processEnvironment();
+
+// Every known key with its default value, in documentation order, for --help and GET /.
+std::vector<std::pair<std::string, std::string>> settingsDefaults();
+
+// The sanitized configuration (pg_password hidden) for GET /.
+std::map<std::string, std::string> sanitizedSettings(const Settings& settings);
+
+}  // namespace portico::core
