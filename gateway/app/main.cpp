@@ -1,0 +1,475 @@
+// portico: the gateway's command line. Wires the libraries; holds no logic of its own beyond
+// argument handling and the start-up sequence.
+
+#include "common/declarative.hpp"
+#include "common/validation.hpp"
+#include "gateway/admin/admin_api.hpp"
+#include "gateway/config/config_snapshot.hpp"
+#include "gateway/core/logging.hpp"
+#include "gateway/core/settings.hpp"
+#include "gateway/http/http_server.hpp"
+#include "gateway/proxy/proxy_server.hpp"
+#include "gateway/store/store.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <unistd.h>
+
+namespace {
+
+using namespace portico;
+namespace fs = std::filesystem;
+
+constexpr const char* kVersion = "0.1.0";
+
+const char* kMainHelp = R"(Usage: portico COMMAND [OPTIONS]
+
+An API gateway compatible with Kong's Admin API and declarative files.
+
+Commands:
+  start                 start the gateway in the foreground (stops on SIGTERM / SIGINT)
+  check FILE            validate a portico.conf and print every error with its line
+  config parse FILE     validate a declarative configuration file (Kong format, YAML or JSON)
+  config db_import FILE load a declarative file into the database
+  config db_export FILE write the database's configuration to a declarative file
+  migrations bootstrap  create the database schema
+  migrations up         apply pending migrations
+  migrations status     list applied migrations
+  version               print the version
+
+Options (start, config, migrations):
+  -c, --conf FILE       configuration file (default: none, built-in defaults)
+  -p, --prefix DIR      override the prefix directory
+
+Every setting can also come from the environment as PORTICO_<KEY>, e.g. PORTICO_LOG_LEVEL=debug.
+Run 'portico COMMAND --help' for help on a command.
+)";
+
+const char* kStartHelp = R"(Usage: portico start [-c FILE] [-p DIR]
+
+Starts the gateway in the foreground: the proxy on proxy_listen (default 0.0.0.0:8000) and the
+Admin API on admin_listen (default 127.0.0.1:8001). With database = sqlite (the default) the
+entities live in PREFIX/portico.db; with database = off they come from declarative_config.
+SIGTERM or SIGINT stops it cleanly: listeners close, in-flight requests finish (up to 5 s).
+)";
+
+const char* kCheckHelp = R"(Usage: portico check FILE
+
+Validates a portico.conf (Kong-style 'key = value' lines) together with PORTICO_* environment
+overrides. Prints every error as FILE:LINE: KEY: MESSAGE and exits 1 if there is any, else
+prints 'configuration at FILE is valid' and exits 0.
+)";
+
+const char* kConfigHelp = R"(Usage: portico config parse FILE
+       portico config db_import FILE [-c CONF] [-p DIR]
+       portico config db_export FILE [-c CONF] [-p DIR]
+
+parse      validates a declarative file (Kong format 3.0; 1.1 and 2.1 are upgraded). Each error
+           names the entity's path in the file. Plugins and entity types Portico does not have
+           are reported by name.
+db_import  validates FILE and upserts its entities into the database in one transaction.
+db_export  writes the database's entities to FILE (YAML, or JSON if FILE ends in .json).
+)";
+
+const char* kMigrationsHelp = R"(Usage: portico migrations bootstrap|up|status [-c CONF] [-p DIR]
+
+bootstrap  creates the database and applies every migration (sql/sqlite/ for the embedded store)
+up         applies the migrations not applied yet (safe to run again)
+status     prints the configuration revision of the database after applying pending migrations
+)";
+
+struct Options {
+    std::vector<std::string> args;  // positional
+    std::string conf;
+    std::string prefix;
+    bool help = false;
+};
+
+Options parseOptions(int argc, char** argv, int first) {
+    Options options;
+    for (int i = first; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "-h" || arg == "--help") {
+            options.help = true;
+        } else if ((arg == "-c" || arg == "--conf") && i + 1 < argc) {
+            options.conf = argv[++i];
+        } else if ((arg == "-p" || arg == "--prefix") && i + 1 < argc) {
+            options.prefix = argv[++i];
+        } else if (!arg.empty() && arg.front() == '-') {
+            throw std::runtime_error("unknown option '" + arg + "' (see --help)");
+        } else {
+            options.args.push_back(arg);
+        }
+    }
+    return options;
+}
+
+core::Settings loadOrExit(const Options& options) {
+    auto result = core::loadSettings(options.conf);
+    if (!options.prefix.empty()) {
+        result.settings.prefix = options.prefix;
+    }
+    if (!result.ok()) {
+        for (const auto& error : result.errors) {
+            std::cerr << "error: " << error.toString() << "\n";
+        }
+        std::cerr << "fix the configuration and try again ('portico check FILE' lists every "
+                     "error)\n";
+        std::exit(1);
+    }
+    return result.settings;
+}
+
+std::string readFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw std::runtime_error("cannot read '" + path + "': " + std::strerror(errno));
+    }
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
+
+double nowSeconds() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// Parses a declarative file and prints its errors and warnings. Returns nullopt on errors.
+std::optional<declarative::ParseResult> parseDeclarativeFile(const std::string& path) {
+    declarative::ParseOptions options;
+    options.now = nowSeconds();
+    auto result = declarative::parse(readFile(path), options);
+    for (const auto& warning : result.warnings) {
+        std::cerr << "warning: " << path << ": " << warning << "\n";
+    }
+    if (!result.ok()) {
+        for (const auto& error : result.errors) {
+            std::cerr << "error: " << path;
+            if (error.line > 0) {
+                std::cerr << ":" << error.line;
+            }
+            std::cerr << ": " << error.path << (error.path.empty() ? "" : ": ") << error.message
+                      << "\n";
+        }
+        std::cerr << result.errors.size() << " error(s) in " << path << "\n";
+        return std::nullopt;
+    }
+    return result;
+}
+
+std::unique_ptr<store::Store> openStore(const core::Settings& settings) {
+    if (settings.database == "postgres") {
+        throw std::runtime_error(
+            "database = postgres is not available in this version yet; use database = sqlite "
+            "(embedded) or database = off (DB-less)");
+    }
+    if (settings.database == "off") {
+        return store::openSqliteStore(":memory:");
+    }
+    fs::create_directories(settings.prefix);
+    return store::openSqliteStore(settings.sqlitePath());
+}
+
+std::string nodeId(const core::Settings& settings) {
+    auto path = fs::path(settings.prefix) / "node_id";
+    std::ifstream in(path);
+    std::string id;
+    if (in >> id && schema::isUuid(id)) {
+        return id;
+    }
+    id = schema::randomUuid();
+    std::ofstream(path) << id << "\n";
+    return id;
+}
+
+int commandStart(const Options& options) {
+    if (options.help) {
+        std::cout << kStartHelp;
+        return 0;
+    }
+    auto settings = loadOrExit(options);
+    core::setupLogging(settings.log_level);
+    auto log = core::logger("main");
+    fs::create_directories(fs::path(settings.prefix) / "logs");
+    auto store = openStore(settings);
+    if (settings.database == "off" && !settings.declarative_config.empty()) {
+        auto parsed = parseDeclarativeFile(settings.declarative_config);
+        if (!parsed) {
+            return 1;
+        }
+        if (auto loaded = store->replaceAll(parsed->entities); !loaded) {
+            log->critical("cannot load declarative_config {}: {}", settings.declarative_config,
+                          loaded.error().message);
+            return 1;
+        }
+        log->info("loaded declarative_config file={}", settings.declarative_config);
+    }
+    log->info("portico {} starting prefix={} database={}", kVersion, settings.prefix,
+              settings.database);
+
+    proxy::SnapshotHolder snapshots;
+    proxy::ProxyStats stats;
+    boost::asio::io_context control;
+
+    auto rebuild = [&]() {
+        auto entities = store->loadAll();
+        auto revision = store->revision();
+        if (!entities || !revision) {
+            log->warn("snapshot rebuild failed error={}",
+                      !entities ? entities.error().message : revision.error().message);
+            return;
+        }
+        auto snapshot = config::buildSnapshot(*entities, *revision);
+        for (const auto& warning : snapshot->warnings) {
+            core::logger("router")->warn("{}", warning);
+        }
+        log->info("snapshot published revision={} routes={} services={}", snapshot->revision,
+                  snapshot->routes.size(), snapshot->services.size());
+        snapshots.publish(std::move(snapshot));
+    };
+    rebuild();
+
+    // Debounced rebuild: a burst of Admin API writes produces one snapshot.
+    boost::asio::steady_timer debounce(control);
+    bool rebuild_pending = false;
+    auto schedule_rebuild = [&]() {
+        if (rebuild_pending) {
+            return;
+        }
+        rebuild_pending = true;
+        debounce.expires_after(std::chrono::milliseconds(20));
+        debounce.async_wait([&](boost::system::error_code ec) {
+            rebuild_pending = false;
+            if (!ec) {
+                rebuild();
+            }
+        });
+    };
+
+    char host_name[256] = {};
+    ::gethostname(host_name, sizeof(host_name) - 1);
+    admin::NodeInfo node{nodeId(settings), host_name, kVersion, nowSeconds()};
+    admin::AdminHooks hooks;
+    hooks.on_change = schedule_rebuild;
+    hooks.server_status = [&stats]() {
+        return boost::json::object{
+            {"connections_accepted", stats.connections_accepted.load()},
+            {"connections_handled", stats.connections_accepted.load()},
+            {"connections_active", stats.connections_active.load()},
+            {"total_requests", stats.total_requests.load()}};
+    };
+    hooks.served_revision = [&snapshots]() { return snapshots.load()->revision; };
+    admin::AdminApi api(*store, settings, node, hooks);
+
+    http::ServerLimits limits;
+    limits.body_bytes = settings.admin_body_max_size;
+    std::vector<std::unique_ptr<http::HttpServer>> admin_servers;
+    std::unique_ptr<proxy::ProxyServer> proxy_server;
+    try {
+        for (const auto& address : settings.admin_listen) {
+            admin_servers.push_back(std::make_unique<http::HttpServer>(
+                control, address, [&api](const http::HttpRequest& r) { return api.handle(r); },
+                limits, "admin_listen"));
+        }
+        if (!settings.proxy_listen.empty()) {
+            proxy_server = std::make_unique<proxy::ProxyServer>(settings, snapshots, stats);
+        }
+    } catch (const std::system_error& e) {
+        log->critical("{}: {}", e.what(), e.code().message());
+        return 1;
+    }
+    for (std::size_t i = 0; i < admin_servers.size(); ++i) {
+        admin_servers[i]->start();
+        log->info("admin api listening address={}:{}", settings.admin_listen[i].host,
+                  admin_servers[i]->port());
+    }
+    if (proxy_server) {
+        proxy_server->start();
+        for (const auto& address : settings.proxy_listen) {
+            log->info("proxy listening address={} workers={}", address.toString(),
+                      settings.effectiveWorkerThreads());
+        }
+    }
+
+    boost::asio::signal_set signals(control, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code ec, int signal) {
+        if (ec) {
+            return;
+        }
+        log->info("received signal={}, stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+        for (auto& server : admin_servers) {
+            server->stop();
+        }
+        control.stop();
+    });
+    control.run();
+    if (proxy_server) {
+        proxy_server->stop(std::chrono::seconds(5));
+    }
+    log->info("stopped");
+    return 0;
+}
+
+int commandCheck(const Options& options) {
+    if (options.help || options.args.size() != 1) {
+        std::cout << kCheckHelp;
+        return options.help ? 0 : 2;
+    }
+    const auto& path = options.args[0];
+    auto result = core::loadSettings(path);
+    if (!result.ok()) {
+        for (const auto& error : result.errors) {
+            std::cout << "error: " << error.toString() << "\n";
+        }
+        std::cout << result.errors.size() << " error(s) in " << path << "\n";
+        return 1;
+    }
+    std::cout << "configuration at " << path << " is valid\n";
+    return 0;
+}
+
+int commandConfig(const Options& options) {
+    if (options.help || options.args.size() != 2) {
+        std::cout << kConfigHelp;
+        return options.help ? 0 : 2;
+    }
+    const auto& action = options.args[0];
+    const auto& file = options.args[1];
+    if (action == "parse") {
+        auto parsed = parseDeclarativeFile(file);
+        if (!parsed) {
+            return 1;
+        }
+        std::size_t total = 0;
+        for (const auto& [type, entities] : parsed->entities) {
+            total += entities.size();
+        }
+        std::cout << "parse successful: " << file << " (" << total << " entities)\n";
+        return 0;
+    }
+    if (action == "db_import") {
+        auto settings = loadOrExit(options);
+        if (settings.database == "off") {
+            std::cerr << "error: db_import needs a database (database = sqlite or postgres)\n";
+            return 1;
+        }
+        auto parsed = parseDeclarativeFile(file);
+        if (!parsed) {
+            return 1;
+        }
+        auto store = openStore(settings);
+        std::size_t total = 0;
+        for (const auto& [type, entities] : parsed->entities) {
+            total += entities.size();
+        }
+        std::cout << "importing " << total << " entities from " << file << " ...\n";
+        if (auto imported = store->importAll(parsed->entities); !imported) {
+            std::cerr << "error: import failed, nothing was changed: " << imported.error().message
+                      << "\n";
+            return 1;
+        }
+        std::cout << "import successful: " << total << " entities into " << settings.database
+                  << " (" << settings.sqlitePath() << ")\n";
+        return 0;
+    }
+    if (action == "db_export") {
+        auto settings = loadOrExit(options);
+        auto store = openStore(settings);
+        auto entities = store->loadAll();
+        if (!entities) {
+            std::cerr << "error: export failed: " << entities.error().message << "\n";
+            return 1;
+        }
+        bool as_json = file.size() > 5 && file.substr(file.size() - 5) == ".json";
+        auto text = declarative::exportConfig(
+            *entities, as_json ? declarative::ExportFormat::Json : declarative::ExportFormat::Yaml);
+        std::ofstream out(file, std::ios::binary);
+        out << text;
+        if (!out) {
+            std::cerr << "error: cannot write '" << file << "'\n";
+            return 1;
+        }
+        std::cout << "export successful: " << file << "\n";
+        return 0;
+    }
+    std::cerr << "error: unknown config action '" << action << "'\n" << kConfigHelp;
+    return 2;
+}
+
+int commandMigrations(const Options& options) {
+    if (options.help || options.args.size() != 1) {
+        std::cout << kMigrationsHelp;
+        return options.help ? 0 : 2;
+    }
+    const auto& action = options.args[0];
+    if (action != "bootstrap" && action != "up" && action != "status") {
+        std::cerr << "error: unknown migrations action '" << action << "'\n" << kMigrationsHelp;
+        return 2;
+    }
+    auto settings = loadOrExit(options);
+    if (settings.database == "off") {
+        std::cerr << "error: no migrations with database = off\n";
+        return 1;
+    }
+    auto store = openStore(settings);  // applies pending migrations
+    auto revision = store->revision();
+    std::cout << "database " << settings.sqlitePath() << " is up to date (configuration revision "
+              << (revision ? std::to_string(*revision) : "unknown") << ")\n";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        if (argc < 2) {
+            std::cerr << kMainHelp;
+            return 2;
+        }
+        std::string command = argv[1];
+        if (command == "-h" || command == "--help" || command == "help") {
+            if (argc > 2) {
+                std::string topic = argv[2];
+                std::cout << (topic == "start"        ? kStartHelp
+                              : topic == "check"      ? kCheckHelp
+                              : topic == "config"     ? kConfigHelp
+                              : topic == "migrations" ? kMigrationsHelp
+                                                      : kMainHelp);
+                return 0;
+            }
+            std::cout << kMainHelp;
+            return 0;
+        }
+        if (command == "version" || command == "--version" || command == "-v") {
+            std::cout << "portico " << kVersion << "\n";
+            return 0;
+        }
+        auto options = parseOptions(argc, argv, 2);
+        if (command == "start") {
+            return commandStart(options);
+        }
+        if (command == "check") {
+            return commandCheck(options);
+        }
+        if (command == "config") {
+            return commandConfig(options);
+        }
+        if (command == "migrations") {
+            return commandMigrations(options);
+        }
+        std::cerr << "error: unknown command '" << command << "'\n\n" << kMainHelp;
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,54 @@
+#pragma once
+// The data plane: `worker_threads` workers, each with its own io_context and one SO_REUSEPORT
+// acceptor per proxy_listen address. A request loads the published ConfigSnapshot once, is
+// routed, forwarded to its service with the service's timeouts and retries, and answered; errors
+// made by the gateway are JSON {message, request_id} (or text/HTML by Accept).
+
+#include "gateway/config/config_snapshot.hpp"
+#include "gateway/core/settings.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace portico::proxy {
+
+// Holds the snapshot the workers serve. publish() is called on the control thread; load() on
+// any worker, lock-free for readers.
+class SnapshotHolder {
+public:
+    SnapshotHolder();
+    std::shared_ptr<const config::ConfigSnapshot> load() const;
+    void publish(std::shared_ptr<const config::ConfigSnapshot> snapshot);
+
+private:
+    std::atomic<std::shared_ptr<const config::ConfigSnapshot>> current_;
+};
+
+struct ProxyStats {
+    std::atomic<std::uint64_t> connections_accepted{0};
+    std::atomic<std::uint64_t> connections_active{0};
+    std::atomic<std::uint64_t> total_requests{0};
+};
+
+class ProxyServer {
+public:
+    // Binds every proxy_listen address (throws std::system_error naming the address).
+    ProxyServer(const core::Settings& settings, SnapshotHolder& snapshots, ProxyStats& stats);
+    ~ProxyServer();
+    ProxyServer(const ProxyServer&) = delete;
+    ProxyServer& operator=(const ProxyServer&) = delete;
+
+    // Starts the worker threads.
+    void start();
+    // Stops accepting, lets in-flight requests finish up to `deadline`, then joins the workers.
+    void stop(std::chrono::milliseconds deadline);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace portico::proxy
