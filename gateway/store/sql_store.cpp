@@ -22,7 +22,9 @@ using schema::OnDelete;
 
 namespace {
 
-std::shared_ptr<spdlog::logger> logger() { return core::logger("store"); }
+std::shared_ptr<spdlog::logger> logger() {
+    return core::logger("store");
+}
 
 // ---- base64 (standard alphabet, padded), for Kong's opaque offsets ----
 
@@ -153,8 +155,8 @@ std::vector<Ref> refsOf(const EntitySchema& schema, const json::object& entity) 
             std::set<std::string> seen;
             for (const auto& element : value->as_array()) {
                 if (element.is_string() && seen.insert(std::string(element.get_string())).second) {
-                    refs.push_back({field.name, reference, std::string(element.get_string()),
-                                    false});
+                    refs.push_back(
+                        {field.name, reference, std::string(element.get_string()), false});
                 }
             }
         }
@@ -164,8 +166,8 @@ std::vector<Ref> refsOf(const EntitySchema& schema, const json::object& entity) 
 
 struct UniqueKey {
     std::string key;
-    std::string value;    // JSON text
-    json::object shown;   // what the 409 message and fields show
+    std::string value;   // JSON text
+    json::object shown;  // what the 409 message and fields show
 };
 
 std::vector<UniqueKey> uniqueKeysOf(const EntitySchema& schema, const json::object& entity) {
@@ -263,8 +265,8 @@ ApiError notFoundByKey(std::string_view id) {
     error.code = ErrorCode::NotFound;
     error.name = "not found";
     json::object key{{"id", id}};
-    error.message = "could not find the entity with primary key '" +
-                    common::luaLiteral(json::value(key)) + "'";
+    error.message =
+        "could not find the entity with primary key '" + common::luaLiteral(json::value(key)) + "'";
     error.fields = std::move(key);
     return error;
 }
@@ -276,8 +278,8 @@ ApiError referencedByOthers(std::string_view parent_entity, std::string_view par
     error.code = ErrorCode::ReferencedByOthers;
     error.name = "referenced by others";
     error.message = singular(parent_entity) + " " + std::string(parent_id) +
-                    " is still referenced by " + std::string(child_entity) + " (id = " +
-                    std::string(child_id) + ")";
+                    " is still referenced by " + std::string(child_entity) +
+                    " (id = " + std::string(child_id) + ")";
     return error;
 }
 
@@ -291,6 +293,10 @@ template <class T>
 ApiResult<T> ok(T value) {
     return ApiResult<T>(boost::system::in_place_value, std::move(value));
 }
+
+// The revision log keeps the rows of the last kRevisionsKept revisions; a reader further behind
+// reloads everything (loadAll) instead of replaying.
+constexpr std::int64_t kRevisionsKept = 10000;
 
 // One row of the revision log, before it gets its revision number.
 struct LogRow {
@@ -366,8 +372,7 @@ void applyMigrations(Connection& connection, const Migrations& migrations) {
             throw std::runtime_error("migration " + name + ": " + what + ": " + message);
         };
         if (!connection.begin()) {
-            throw std::runtime_error("migration " + name + ": begin: " +
-                                     connection.lastError());
+            throw std::runtime_error("migration " + name + ": begin: " + connection.lastError());
         }
         if (!connection.exec(text)) {
             fail("apply");
@@ -461,6 +466,13 @@ public:
                     return inserted.error();
                 }
             }
+            if (revision > kRevisionsKept) {
+                auto pruned = impl_.run("DELETE FROM revisions WHERE revision <= $1",
+                                        {std::to_string(revision - kRevisionsKept)});
+                if (!pruned) {
+                    return pruned.error();
+                }
+            }
             if (!impl_.db_.commit()) {
                 return impl_.dbError("commit");
             }
@@ -507,8 +519,7 @@ public:
                 return rows.error();
             }
             if (rows->empty()) {
-                return ApiError::foreignKeyViolation(ref.field, ref.parent_entity,
-                                                     ref.parent_id);
+                return ApiError::foreignKeyViolation(ref.field, ref.parent_entity, ref.parent_id);
             }
         }
         return {};
@@ -548,18 +559,18 @@ public:
                                  const json::object& entity, const std::vector<UniqueKey>& keys,
                                  const std::vector<Ref>& refs) {
         for (const auto& key : keys) {
-            auto done = run(
-                "INSERT INTO unique_keys (entity, key, value, id) VALUES ($1, $2, $3, $4)",
-                {schema.name, key.key, key.value, id});
+            auto done =
+                run("INSERT INTO unique_keys (entity, key, value, id) VALUES ($1, $2, $3, $4)",
+                    {schema.name, key.key, key.value, id});
             if (!done) {
                 return done;
             }
         }
         for (const auto& ref : refs) {
-            auto done = run(
-                "INSERT INTO refs (entity, id, field, parent_entity, parent_id) "
-                "VALUES ($1, $2, $3, $4, $5)",
-                {schema.name, id, ref.field, ref.parent_entity, ref.parent_id});
+            auto done =
+                run("INSERT INTO refs (entity, id, field, parent_entity, parent_id) "
+                    "VALUES ($1, $2, $3, $4, $5)",
+                    {schema.name, id, ref.field, ref.parent_entity, ref.parent_id});
             if (!done) {
                 return done;
             }
@@ -613,9 +624,8 @@ public:
                 !updated) {
                 return updated.error();
             }
-        } else if (auto inserted =
-                       run("INSERT INTO entities (entity, id, doc) VALUES ($1, $2, $3)",
-                           {schema.name, *id, doc});
+        } else if (auto inserted = run("INSERT INTO entities (entity, id, doc) VALUES ($1, $2, $3)",
+                                       {schema.name, *id, doc});
                    !inserted) {
             return inserted.error();
         }
@@ -629,8 +639,7 @@ public:
         return entity;
     }
 
-    ApiResult<json::object> writeOne(const EntitySchema& schema, json::object entity,
-                                     Mode mode) {
+    ApiResult<json::object> writeOne(const EntitySchema& schema, json::object entity, Mode mode) {
         Transaction transaction(*this);
         if (auto begun = transaction.begin(); !begun) {
             return begun.error();
@@ -672,9 +681,9 @@ public:
             const auto child_entity = child.at(0).value_or("");
             const auto child_id = child.at(1).value_or("");
             const auto* child_schema = schemaNamed(child_entity);
-            const auto* field =
-                child_schema != nullptr ? fieldOf(*child_schema, child.at(2).value_or(""))
-                                        : nullptr;
+            const auto* field = child_schema != nullptr
+                                    ? fieldOf(*child_schema, child.at(2).value_or(""))
+                                    : nullptr;
             if (field != nullptr && field->type != FieldType::Foreign) {
                 return referencedByOthers(schema.name, id, child_entity, child_id);
             }
@@ -825,6 +834,9 @@ public:
     ApiResult<std::optional<json::object>> findBy(
         const EntitySchema& schema, std::string_view field_name, std::string_view value,
         const std::optional<std::pair<std::string, std::string>>& parent) {
+        if (field_name == "id") {
+            return load(schema.name, value);
+        }
         const auto* field = fieldOf(schema, field_name);
         if (field == nullptr || !isIdentifier(field_name)) {
             return std::optional<json::object>{};
@@ -908,7 +920,10 @@ public:
             if (request.tags_any || tags.size() == 1) {
                 statement += " AND EXISTS (SELECT 1 " + match + ")";
             } else {
-                statement += " AND (SELECT COUNT(*) " + match + ") = " + next(std::to_string(tags.size()));
+                // The count is ours, not the client's: a literal (a bound text would compare
+                // as text in SQLite).
+                statement +=
+                    " AND (SELECT COUNT(*) " + match + ") = " + std::to_string(tags.size());
             }
         }
         if (request.parent) {
@@ -916,7 +931,8 @@ public:
             const auto parent_id = next(request.parent->second);
             statement +=
                 " AND EXISTS (SELECT 1 FROM refs r WHERE r.entity = e.entity AND r.id = e.id "
-                "AND r.field = " + field + " AND r.parent_id = " + parent_id + ")";
+                "AND r.field = " +
+                field + " AND r.parent_id = " + parent_id + ")";
         }
         if (request.equals) {
             if (!isIdentifier(request.equals->first)) {
@@ -979,8 +995,8 @@ public:
             const auto tag = next(std::string((*keys)[0].get_string()));
             const auto entity = next(std::string((*keys)[1].get_string()));
             const auto id = next(std::string((*keys)[2].get_string()));
-            statement += " AND (tag > " + tag + " OR (tag = " + tag + " AND (entity > " +
-                         entity + " OR (entity = " + entity + " AND id > " + id + "))))";
+            statement += " AND (tag > " + tag + " OR (tag = " + tag + " AND (entity > " + entity +
+                         " OR (entity = " + entity + " AND id > " + id + "))))";
         }
         const std::size_t size = request.size == 0 ? 100 : request.size;
         statement += " ORDER BY tag, entity, id LIMIT " + next(std::to_string(size + 1));
@@ -999,9 +1015,9 @@ public:
         }
         if (more && !page.data.empty()) {
             const auto& last = page.data.back();
-            page.offset = encodeOffset(json::array{json::string(last.tag),
-                                                   json::string(last.entity_name),
-                                                   json::string(last.entity_id)});
+            page.offset =
+                encodeOffset(json::array{json::string(last.tag), json::string(last.entity_name),
+                                         json::string(last.entity_id)});
         }
         return page;
     }
@@ -1023,9 +1039,9 @@ public:
         if (limit == 0) {
             return std::vector<RevisionEntry>{};
         }
-        auto rows = query(std::string(kColumns) +
-                              "WHERE revision > $1 ORDER BY revision, seq LIMIT $2",
-                          {std::to_string(after), std::to_string(limit + 1)});
+        auto rows =
+            query(std::string(kColumns) + "WHERE revision > $1 ORDER BY revision, seq LIMIT $2",
+                  {std::to_string(after), std::to_string(limit + 1)});
         if (!rows) {
             return rows.error();
         }
@@ -1036,8 +1052,8 @@ public:
                 rows->pop_back();
             }
             if (rows->empty()) {
-                auto whole = query(std::string(kColumns) + "WHERE revision = $1 ORDER BY seq",
-                                   {cut});
+                auto whole =
+                    query(std::string(kColumns) + "WHERE revision = $1 ORDER BY seq", {cut});
                 if (!whole) {
                     return whole.error();
                 }
@@ -1096,21 +1112,23 @@ SqlStore::SqlStore(std::unique_ptr<sql::Connection> connection,
 
 SqlStore::~SqlStore() = default;
 
-std::string SqlStore::strategy() const { return connection_->strategy(); }
+std::string SqlStore::strategy() const {
+    return connection_->strategy();
+}
 
 ApiResult<json::object> SqlStore::insert(const EntitySchema& schema, json::object entity) {
-    return guarded("insert", [&] { return impl_->writeOne(schema, std::move(entity),
-                                                          Impl::Mode::Insert); });
+    return guarded("insert",
+                   [&] { return impl_->writeOne(schema, std::move(entity), Impl::Mode::Insert); });
 }
 
 ApiResult<json::object> SqlStore::upsert(const EntitySchema& schema, json::object entity) {
-    return guarded("upsert", [&] { return impl_->writeOne(schema, std::move(entity),
-                                                          Impl::Mode::Upsert); });
+    return guarded("upsert",
+                   [&] { return impl_->writeOne(schema, std::move(entity), Impl::Mode::Upsert); });
 }
 
 ApiResult<json::object> SqlStore::update(const EntitySchema& schema, json::object entity) {
-    return guarded("update", [&] { return impl_->writeOne(schema, std::move(entity),
-                                                          Impl::Mode::Update); });
+    return guarded("update",
+                   [&] { return impl_->writeOne(schema, std::move(entity), Impl::Mode::Update); });
 }
 
 ApiResult<bool> SqlStore::remove(const EntitySchema& schema, std::string_view id) {
@@ -1152,8 +1170,7 @@ ApiResult<std::int64_t> SqlStore::revision() {
     return guarded("revision", [&] { return impl_->revision(); });
 }
 
-ApiResult<std::vector<RevisionEntry>> SqlStore::revisions(std::int64_t after,
-                                                          std::size_t limit) {
+ApiResult<std::vector<RevisionEntry>> SqlStore::revisions(std::int64_t after, std::size_t limit) {
     return guarded("revisions", [&] { return impl_->revisions(after, limit); });
 }
 

@@ -14,7 +14,8 @@
 //
 // Revisions: one revision number per API write (per transaction). Every row the write touched
 // (the entity itself and each cascaded child) gets its own log row under that number, ordered
-// by `seq`. Thread: the control thread only; a SqlStore is not used concurrently.
+// by `seq`. The log keeps the last 10,000 revisions; a reader further behind than that reloads
+// everything. Thread: the control thread only; a SqlStore is not used concurrently.
 
 #include "gateway/store/store.hpp"
 
@@ -82,8 +83,8 @@ public:
     // `schemas` in dependency order (parents first); schema::allSchemas() in production, small
     // hand-made schemas in tests. The pointers must outlive the store. `clock` defaults to the
     // system clock.
-    SqlStore(std::unique_ptr<sql::Connection> connection,
-             std::vector<const EntitySchema*> schemas, Clock clock = {});
+    SqlStore(std::unique_ptr<sql::Connection> connection, std::vector<const EntitySchema*> schemas,
+             Clock clock = {});
     ~SqlStore() override;
 
     std::string strategy() const override;
@@ -110,8 +111,7 @@ public:
     // A revision is never split across calls: when the next revision's rows do not all fit in
     // `limit`, the result stops before it, unless it is the first one, which is then returned
     // whole (so that a reader always makes progress).
-    ApiResult<std::vector<RevisionEntry>> revisions(std::int64_t after,
-                                                    std::size_t limit) override;
+    ApiResult<std::vector<RevisionEntry>> revisions(std::int64_t after, std::size_t limit) override;
 
     bool reachable() override;
 

@@ -70,10 +70,10 @@ public:
                 return false;
             }
             const auto& value = params[position - 1];
-            const int rc = value ? sqlite3_bind_text(stmt, i, value->data(),
-                                                     static_cast<int>(value->size()),
-                                                     SQLITE_TRANSIENT)
-                                 : sqlite3_bind_null(stmt, i);
+            const int rc =
+                value ? sqlite3_bind_text(stmt, i, value->data(), static_cast<int>(value->size()),
+                                          SQLITE_TRANSIENT)
+                      : sqlite3_bind_null(stmt, i);
             if (rc != SQLITE_OK) {
                 error_ = sqlite3_errmsg(db_);
                 return false;
@@ -101,8 +101,8 @@ public:
                 }
                 const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
                 const int size = sqlite3_column_bytes(stmt, c);
-                row.emplace_back(std::string(text != nullptr ? text : "",
-                                             static_cast<std::size_t>(size)));
+                row.emplace_back(
+                    std::string(text != nullptr ? text : "", static_cast<std::size_t>(size)));
             }
             rows->push_back(std::move(row));
         }
@@ -203,8 +203,8 @@ std::unique_ptr<sql::Connection> openSqliteConnection(const std::string& path) {
         fail(path, connection->lastError());
     }
     if (rows.empty() || rows.front().at(0) != "ok") {
-        fail(path, "integrity check failed: " +
-                       (rows.empty() ? std::string("no answer") : rows.front().at(0).value_or("?")));
+        fail(path, "integrity check failed: " + (rows.empty() ? std::string("no answer")
+                                                              : rows.front().at(0).value_or("?")));
     }
     return connection;
 }
@@ -218,8 +218,7 @@ std::unique_ptr<Store> openSqliteStore(const std::string& path,
     } catch (const std::exception& e) {
         fail(path, e.what());
     }
-    return std::make_unique<SqlStore>(std::move(connection), std::move(schemas),
-                                      std::move(clock));
+    return std::make_unique<SqlStore>(std::move(connection), std::move(schemas), std::move(clock));
 }
 
 std::unique_ptr<Store> openSqliteStore(const std::string& path) {

@@ -23,12 +23,14 @@ CREATE INDEX unique_keys_by_entity ON unique_keys (entity, id);
 -- Every reference from an entity to another one: foreign fields ({"id": ...}) and arrays of ids
 -- (services.ca_certificates). Looked up by parent on delete (restrict / cascade) and for
 -- nested lists (/services/{id}/routes).
+-- The primary-key columns come first: SQLite 3.40's integrity_check reports a false "NULL value"
+-- for a WITHOUT ROWID table whose key columns are not declared first.
 CREATE TABLE refs (
     entity        TEXT NOT NULL,
     id            TEXT NOT NULL,
     field         TEXT NOT NULL,
-    parent_entity TEXT NOT NULL,
     parent_id     TEXT NOT NULL,
+    parent_entity TEXT NOT NULL,
     PRIMARY KEY (entity, id, field, parent_id)
 ) WITHOUT ROWID;
 CREATE INDEX refs_by_parent ON refs (parent_entity, parent_id);

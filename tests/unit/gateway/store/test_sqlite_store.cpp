@@ -8,9 +8,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <memory>
 #include <string>
@@ -64,8 +64,8 @@ struct Schemas {
         return s;
     }();
     schema::EntitySchema routes =
-        entity("routes", {plain("name", true),
-                          foreign("service", "services", schema::OnDelete::Restrict)});
+        entity("routes",
+               {plain("name", true), foreign("service", "services", schema::OnDelete::Restrict)});
     schema::EntitySchema upstreams = entity("upstreams", {plain("name", true)});
     schema::EntitySchema targets = [] {
         auto s = entity("targets", {foreign("upstream", "upstreams", schema::OnDelete::Cascade),
@@ -75,23 +75,22 @@ struct Schemas {
     }();
     schema::EntitySchema consumers =
         entity("consumers", {plain("username", true), plain("custom_id", true)});
-    schema::EntitySchema keyauth_credentials = entity(
-        "keyauth_credentials",
-        {foreign("consumer", "consumers", schema::OnDelete::Cascade), plain("key", true)});
+    schema::EntitySchema keyauth_credentials =
+        entity("keyauth_credentials",
+               {foreign("consumer", "consumers", schema::OnDelete::Cascade), plain("key", true)});
     schema::EntitySchema plugins = [] {
-        auto s = entity("plugins",
-                        {plain("name"), plain("instance_name", true),
-                         foreign("route", "routes", schema::OnDelete::Cascade),
-                         foreign("service", "services", schema::OnDelete::Cascade),
-                         foreign("consumer", "consumers", schema::OnDelete::Cascade)});
+        auto s = entity("plugins", {plain("name"), plain("instance_name", true),
+                                    foreign("route", "routes", schema::OnDelete::Cascade),
+                                    foreign("service", "services", schema::OnDelete::Cascade),
+                                    foreign("consumer", "consumers", schema::OnDelete::Cascade)});
         s.cache_key = {"name", "route", "service", "consumer"};
         s.cache_key_name = "cache_key";
         return s;
     }();
 
     std::vector<const schema::EntitySchema*> all() const {
-        return {&ca_certificates, &services,  &routes,   &upstreams, &targets,
-                &consumers,       &keyauth_credentials, &plugins};
+        return {&ca_certificates,     &services, &routes, &upstreams, &targets, &consumers,
+                &keyauth_credentials, &plugins};
     }
 };
 
@@ -101,11 +100,17 @@ std::string uuid(int n) {
     return text;
 }
 
-json::object obj(std::string_view text) { return json::parse(text).as_object(); }
+json::object obj(std::string_view text) {
+    return json::parse(text).as_object();
+}
 
-json::object fk(const std::string& id) { return json::object{{"id", id}}; }
+json::object fk(const std::string& id) {
+    return json::object{{"id", id}};
+}
 
-QString str(const json::value& value) { return QString::fromStdString(json::serialize(value)); }
+QString str(const json::value& value) {
+    return QString::fromStdString(json::serialize(value));
+}
 
 template <class T>
 T expectOk(common::ApiResult<T> result, const char* what) {
@@ -189,8 +194,7 @@ private slots:
         expectOk(store_->update(s_.services, {{"id", uuid(1)}, {"name", "b"}, {"host", "y"}}),
                  "update");
         QVERIFY(!expectOk(store_->findBy(s_.services, "name", "a"), "findBy").has_value());
-        QCOMPARE(expectOk(store_->get(s_.services, uuid(1)), "get")->at("host").as_string(),
-                 "y");
+        QCOMPARE(expectOk(store_->get(s_.services, uuid(1)), "get")->at("host").as_string(), "y");
         add(s_.services, {{"id", uuid(2)}, {"name", "a"}});
 
         auto missing = store_->update(s_.services, {{"id", uuid(9)}, {"name", "z"}});
@@ -201,8 +205,7 @@ private slots:
         // upsert creates, then replaces
         expectOk(store_->upsert(s_.services, {{"id", uuid(3)}, {"name", "c"}}), "upsert");
         expectOk(store_->upsert(s_.services, {{"id", uuid(3)}, {"name", "c2"}}), "upsert");
-        QCOMPARE(expectOk(store_->get(s_.services, uuid(3)), "get")->at("name").as_string(),
-                 "c2");
+        QCOMPARE(expectOk(store_->get(s_.services, uuid(3)), "get")->at("name").as_string(), "c2");
 
         QVERIFY(expectOk(store_->remove(s_.services, uuid(3)), "remove"));
         QVERIFY(!expectOk(store_->remove(s_.services, uuid(3)), "remove"));
@@ -242,8 +245,7 @@ private slots:
         expectOk(store_->update(s_.consumers,
                                 {{"id", uuid(2)}, {"username", "alice"}, {"custom_id", "c2"}}),
                  "update");
-        auto upsert_taken =
-            store_->upsert(s_.consumers, {{"id", uuid(4)}, {"custom_id", "c2"}});
+        auto upsert_taken = store_->upsert(s_.consumers, {{"id", uuid(4)}, {"custom_id", "c2"}});
         QVERIFY(!upsert_taken);
         QCOMPARE(QString::fromStdString(upsert_taken.error().message),
                  QString(R"(UNIQUE violation detected on '{custom_id="c2"}')"));
@@ -253,23 +255,26 @@ private slots:
         add(s_.services, {{"id", uuid(1)}, {"name", "a"}});
         add(s_.services, {{"id", uuid(2)}, {"name", "b"}});
         const auto plugin = [&](int id, int service) {
-            return json::object{{"id", uuid(id)},     {"name", "basic-auth"},
-                                {"route", nullptr},   {"service", fk(uuid(service))},
+            return json::object{{"id", uuid(id)},      {"name", "basic-auth"},
+                                {"route", nullptr},    {"service", fk(uuid(service))},
                                 {"consumer", nullptr}, {"instance_name", nullptr}};
         };
         add(s_.plugins, plugin(10, 1));
         add(s_.plugins, plugin(11, 2));  // same plugin, other service: fine
         // global plugin twice
-        add(s_.plugins, {{"id", uuid(12)}, {"name", "cors"}, {"route", nullptr},
-                         {"service", nullptr}, {"consumer", nullptr}});
+        add(s_.plugins, {{"id", uuid(12)},
+                         {"name", "cors"},
+                         {"route", nullptr},
+                         {"service", nullptr},
+                         {"consumer", nullptr}});
         auto dup = store_->insert(s_.plugins, plugin(13, 1));
         QVERIFY(!dup);
         QCOMPARE(dup.error().http_status, 409);
         QCOMPARE(dup.error().code, common::ErrorCode::UniqueViolation);
         QCOMPARE(QString::fromStdString(dup.error().message),
-                 QString::fromStdString(
-                     R"(UNIQUE violation detected on '{consumer=null,name="basic-auth",route=null,service={id=")" +
-                     uuid(1) + R"("}}')"));
+                 QString::fromStdString(R"(UNIQUE violation detected on '{consumer=null,)"
+                                        R"(name="basic-auth",route=null,service={id=")" +
+                                        uuid(1) + R"("}}')"));
         auto global = store_->insert(s_.plugins, {{"id", uuid(14)}, {"name", "cors"}});
         QVERIFY(!global);
         QCOMPARE(global.error().http_status, 409);
@@ -284,8 +289,9 @@ private slots:
         QVERIFY(!target);
         QCOMPARE(target.error().http_status, 409);
         QCOMPARE(QString::fromStdString(target.error().message),
-                 QString::fromStdString(R"(UNIQUE violation detected on '{target="a:80",upstream={id=")" +
-                                        uuid(20) + R"("}}')"));
+                 QString::fromStdString(
+                     R"(UNIQUE violation detected on '{target="a:80",upstream={id=")" + uuid(20) +
+                     R"("}}')"));
 
         // a target is found by its address within its upstream
         auto found = expectOk(
@@ -301,22 +307,23 @@ private slots:
 
     void foreignKeyViolation() {
         const auto before = revision();
-        auto orphan = store_->insert(
-            s_.routes, {{"id", uuid(1)}, {"name", "r"}, {"service", fk(uuid(7))}});
+        auto orphan =
+            store_->insert(s_.routes, {{"id", uuid(1)}, {"name", "r"}, {"service", fk(uuid(7))}});
         QVERIFY(!orphan);
         QCOMPARE(orphan.error().http_status, 400);
         QCOMPARE(orphan.error().code, common::ErrorCode::ForeignKeyViolation);
-        QCOMPARE(QString::fromStdString(orphan.error().message),
-                 QString::fromStdString(R"(the foreign key '{id=")" + uuid(7) +
-                                        R"("}' does not reference an existing 'services' entity)"));
+        QCOMPARE(
+            QString::fromStdString(orphan.error().message),
+            QString::fromStdString(R"(the foreign key '{id=")" + uuid(7) +
+                                   R"("}' does not reference an existing 'services' entity.)"));
         QCOMPARE(revision(), before);
         QVERIFY(!expectOk(store_->get(s_.routes, uuid(1)), "get").has_value());
 
         // the same through update
         add(s_.services, {{"id", uuid(2)}, {"name", "s"}});
         add(s_.routes, {{"id", uuid(1)}, {"name", "r"}, {"service", fk(uuid(2))}});
-        auto moved = store_->update(
-            s_.routes, {{"id", uuid(1)}, {"name", "r"}, {"service", fk(uuid(8))}});
+        auto moved =
+            store_->update(s_.routes, {{"id", uuid(1)}, {"name", "r"}, {"service", fk(uuid(8))}});
         QVERIFY(!moved);
         QCOMPARE(moved.error().code, common::ErrorCode::ForeignKeyViolation);
     }
@@ -355,8 +362,7 @@ private slots:
         QCOMPARE(refused.error().http_status, 400);
         QCOMPARE(QString::fromStdString(refused.error().message),
                  QString::fromStdString("ca certificate " + uuid(1) +
-                                        " is still referenced by services (id = " + uuid(2) +
-                                        ")"));
+                                        " is still referenced by services (id = " + uuid(2) + ")"));
         expectOk(store_->update(s_.services, {{"id", uuid(2)}, {"name", "s"}}), "update");
         QVERIFY(expectOk(store_->remove(s_.ca_certificates, uuid(1)), "remove"));
     }
@@ -368,13 +374,14 @@ private slots:
         add(s_.targets, {{"id", uuid(3)}, {"upstream", fk(uuid(1))}, {"target", "b:80"}});
         // consumer -> credentials and plugins
         add(s_.consumers, {{"id", uuid(10)}, {"username", "bob"}});
-        add(s_.keyauth_credentials,
-            {{"id", uuid(11)}, {"consumer", fk(uuid(10))}, {"key", "k1"}});
+        add(s_.keyauth_credentials, {{"id", uuid(11)}, {"consumer", fk(uuid(10))}, {"key", "k1"}});
         add(s_.plugins, {{"id", uuid(12)}, {"name", "rate-limiting"}, {"consumer", fk(uuid(10))}});
         // service -> plugins
         add(s_.services, {{"id", uuid(20)}, {"name", "s"}});
         add(s_.plugins, {{"id", uuid(21)}, {"name", "cors"}, {"service", fk(uuid(20))}});
-        add(s_.plugins, {{"id", uuid(22)}, {"name", "acl"}, {"service", fk(uuid(20))},
+        add(s_.plugins, {{"id", uuid(22)},
+                         {"name", "acl"},
+                         {"service", fk(uuid(20))},
                          {"consumer", fk(uuid(10))}});
 
         auto rev = revision();
@@ -537,14 +544,14 @@ private slots:
         QVERIFY(expectOk(store_->list(s_.routes, query), "list").data.empty());
 
         // findBy scoped to a parent
-        QVERIFY(expectOk(store_->findBy(s_.routes, "name", "r11",
-                                        std::make_pair("service", uuid(2))),
-                         "findBy")
-                    .has_value());
-        QVERIFY(!expectOk(store_->findBy(s_.routes, "name", "r11",
-                                         std::make_pair("service", uuid(1))),
-                          "findBy")
-                     .has_value());
+        QVERIFY(
+            expectOk(store_->findBy(s_.routes, "name", "r11", std::make_pair("service", uuid(2))),
+                     "findBy")
+                .has_value());
+        QVERIFY(
+            !expectOk(store_->findBy(s_.routes, "name", "r11", std::make_pair("service", uuid(1))),
+                      "findBy")
+                 .has_value());
 
         add(s_.consumers, {{"id", uuid(20)}, {"username", "u1"}, {"custom_id", "c1"}});
         add(s_.consumers, {{"id", uuid(21)}, {"username", "u2"}, {"custom_id", "c2"}});
@@ -634,10 +641,9 @@ private slots:
         QCOMPARE(all["services"].size(), std::size_t{2});
         QCOMPARE(all["routes"].size(), std::size_t{1});
         QCOMPARE(all["routes"][0].at("id").as_string(), uuid(5));
-        QCOMPARE(expectOk(store_->findBy(s_.services, "name", "old"), "findBy")
-                     ->at("id")
-                     .as_string(),
-                 uuid(4));
+        QCOMPARE(
+            expectOk(store_->findBy(s_.services, "name", "old"), "findBy")->at("id").as_string(),
+            uuid(4));
 
         // one revision; the log holds what changed: deletes (children first), then creates
         auto log = expectOk(store_->revisions(rev, 100), "revisions");
@@ -680,8 +686,7 @@ private slots:
         set["services"].push_back({{"id", uuid(2)}, {"name", "b"}});
         expectOk(store_->importAll(set), "importAll");
         QCOMPARE(revision(), rev + 1);
-        QCOMPARE(expectOk(store_->get(s_.services, uuid(1)), "get")->at("host").as_string(),
-                 "new");
+        QCOMPARE(expectOk(store_->get(s_.services, uuid(1)), "get")->at("host").as_string(), "new");
         QVERIFY(expectOk(store_->get(s_.routes, uuid(3)), "get").has_value());
         auto log = expectOk(store_->revisions(rev, 100), "revisions");
         QCOMPARE(log.size(), std::size_t{3});
@@ -719,10 +724,9 @@ private slots:
     }
 
     void cannotOpen() {
-        QVERIFY_THROWS_EXCEPTION(std::runtime_error,
-                                 store::openSqliteStore(dir_->filePath("no/such/dir/x.db")
-                                                            .toStdString(),
-                                                        s_.all()));
+        QVERIFY_THROWS_EXCEPTION(
+            std::runtime_error,
+            store::openSqliteStore(dir_->filePath("no/such/dir/x.db").toStdString(), s_.all()));
         // not a database
         const auto junk = dir_->filePath("junk.db");
         QFile file(junk);
