@@ -95,6 +95,9 @@ public:
     // then fields sorted alphabetically.
     std::string message() const;
     std::size_t count() const;
+    // True when a field error was recorded at or under the top-level field `field` (entity
+    // checks skip fields that already failed, as Kong does).
+    bool hasFieldError(std::string_view field) const;
 
 private:
     struct Entry {
@@ -127,7 +130,9 @@ struct EntitySchema {
     std::vector<const Field*> foreignFields() const;
 };
 
-// All entities in dependency order (a parent before the entities that reference it).
+// All entities in dependency order (a parent before the entities that reference it):
+// certificates, ca_certificates, services, routes, consumers, upstreams, targets, snis, plugins,
+// keyauth_credentials, basicauth_credentials, jwt_secrets, acls.
 const std::vector<const EntitySchema*>& allSchemas();
 // By table name ("services", "keyauth_credentials"); nullptr if unknown.
 const EntitySchema* findSchema(std::string_view name);
@@ -145,5 +150,14 @@ struct PluginInfo {
 };
 const std::vector<PluginInfo>& knownPlugins();
 const PluginInfo* findPlugin(std::string_view name);
+
+// The default value of a field as it appears on a new entity: records with a default get every
+// nested default filled in (upstream `healthchecks`); null when the field has no default.
+json::value fieldDefault(const Field& field);
+
+namespace detail {
+// Defined in entities.cpp: the schema definitions, in allSchemas() order.
+std::vector<EntitySchema> buildSchemas();
+}  // namespace detail
 
 }  // namespace portico::schema

@@ -40,6 +40,11 @@ common::ApiResult<json::object> validateEntity(const EntitySchema& schema, json:
 
 // PATCH: merges `patch` into `stored` (records merged recursively, arrays replaced).
 json::object mergePatch(json::object stored, const json::object& patch);
+// PATCH with the schema at hand, as Kong merges: record fields (upstream `healthchecks`) and the
+// free-form plugin `config` are merged recursively; every other field, including foreign keys
+// and maps such as route `headers`, is replaced. Prefer this overload in the Admin API.
+json::object mergePatch(const EntitySchema& schema, json::object stored,
+                        const json::object& patch);
 
 // Converts an application/x-www-form-urlencoded body (already split into key/value pairs,
 // percent-decoded) into JSON following the schema: `hosts[]=a`, `hosts=a` (one-element array),
