@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds from scratch-or-cache with warnings
+# as errors, and runs the whole test suite (unit, integration, db, gui) with CTest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+PORTICO_WERROR=ON BUILD_DIR=${BUILD_DIR:-build} scripts/build.sh
+cd "${BUILD_DIR:-build}"
+ctest --output-on-failure --timeout 600 -j"${JOBS:-2}" "$@"
