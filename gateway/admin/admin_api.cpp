@@ -162,7 +162,7 @@ std::optional<Pairs> parseMultipart(std::string_view content_type, std::string_v
 }
 
 struct Body {
-    enum class Kind { None, Json, Form };
+    enum class Kind { None, Json, Form, Yaml };
     Kind kind = Kind::None;
     json::object object;
     Pairs pairs;
@@ -174,6 +174,7 @@ struct Body {
             case Kind::Form:
                 return schema::formToJson(entity_schema, pairs);
             case Kind::None:
+            case Kind::Yaml:
                 break;
         }
         return {};
@@ -805,6 +806,11 @@ struct AdminApi::Impl {
             body.pairs = parseFormBody(request.body);
             return std::nullopt;
         }
+        if (media == "application/x-yaml" || media == "application/yaml" ||
+            media == "text/yaml" || media == "text/x-yaml") {
+            body.kind = Body::Kind::Yaml;  // only POST /config accepts it
+            return std::nullopt;
+        }
         if (media == "multipart/form-data") {
             auto pairs = parseMultipart(request.header("Content-Type").value_or(""), request.body);
             if (!pairs) {
@@ -874,6 +880,11 @@ struct AdminApi::Impl {
             return methods({"GET"}) ? pluginsEnabled() : notAllowed();
         }
 
+        if (body.kind == Body::Kind::Yaml) {
+            return jsonResponse(
+                415, json::object{{"message",
+                                   "Unsupported Content-Type: YAML is only accepted by /config"}});
+        }
         const EntitySchema* s = topLevelSchema(first);
         if (s == nullptr) {
             return errorResponse(ApiError::notFound());
