@@ -107,15 +107,24 @@ const Field* fieldOf(const EntitySchema& schema, std::string_view name) {
 
 // The entity a field refers to: Foreign fields, and arrays/sets of ids such as
 // services.ca_certificates (reference on the field or on its elements).
-std::string arrayReference(const Field& field) {
+// An array of uuids named after an entity type (services.ca_certificates) refers to it too:
+// that is how the schemas spell it when they set no reference.
+std::string arrayReference(const Field& field,
+                           const std::function<bool(std::string_view)>& is_entity) {
     if (field.type != FieldType::Array && field.type != FieldType::Set) {
         return {};
     }
     if (!field.reference.empty()) {
         return field.reference;
     }
-    if (field.elements && !field.elements->reference.empty()) {
+    if (!field.elements) {
+        return {};
+    }
+    if (!field.elements->reference.empty()) {
         return field.elements->reference;
+    }
+    if (field.elements->format == schema::Format::Uuid && is_entity(field.name)) {
+        return field.name;
     }
     return {};
 }
@@ -137,7 +146,8 @@ struct Ref {
     bool foreign = true;  // false: one element of an array of ids
 };
 
-std::vector<Ref> refsOf(const EntitySchema& schema, const json::object& entity) {
+std::vector<Ref> refsOf(const EntitySchema& schema, const json::object& entity,
+                        const std::function<bool(std::string_view)>& is_entity) {
     std::vector<Ref> refs;
     for (const auto& field : schema.fields) {
         const auto* value = entity.if_contains(field.name);
@@ -150,7 +160,7 @@ std::vector<Ref> refsOf(const EntitySchema& schema, const json::object& entity) 
             }
             continue;
         }
-        const auto reference = arrayReference(field);
+        const auto reference = arrayReference(field, is_entity);
         if (!reference.empty() && value->is_array()) {
             std::set<std::string> seen;
             for (const auto& element : value->as_array()) {
@@ -606,7 +616,9 @@ public:
         if (mode == Mode::Update && !*existing) {
             return notFoundByKey(*id);
         }
-        const auto refs = refsOf(schema, entity);
+        const auto refs = refsOf(schema, entity, [this](std::string_view name) {
+            return schemaNamed(name) != nullptr;
+        });
         if (auto checked = checkForeign(refs); !checked) {
             return checked.error();
         }

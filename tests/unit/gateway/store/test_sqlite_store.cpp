@@ -59,7 +59,10 @@ struct Schemas {
         schema::Field cas;
         cas.name = "ca_certificates";
         cas.type = schema::FieldType::Array;
-        cas.reference = "ca_certificates";
+        // as common/ spells it: an array of uuids named after the entity, no reference
+        auto element = std::make_shared<schema::Field>();
+        element->format = schema::Format::Uuid;
+        cas.elements = element;
         s.fields.push_back(cas);
         return s;
     }();
@@ -763,6 +766,16 @@ private slots:
             }
         }
         ::close(fds[1]);
+        // Whatever fails below, the child does not outlive the test.
+        struct Reaper {
+            pid_t pid;
+            ~Reaper() {
+                if (pid > 0) {
+                    ::kill(pid, SIGKILL);
+                    ::waitpid(pid, nullptr, 0);
+                }
+            }
+        } reaper{child};
         char ack = 0;
         QCOMPARE(::read(fds[0], &ack, 1), ssize_t{1});
         ::close(fds[0]);
@@ -770,6 +783,7 @@ private slots:
         QCOMPARE(::kill(child, SIGKILL), 0);
         int status = 0;
         QCOMPARE(::waitpid(child, &status, 0), child);
+        reaper.pid = 0;
         QVERIFY(WIFSIGNALED(status));
         QCOMPARE(WTERMSIG(status), SIGKILL);
 
