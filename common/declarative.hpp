@@ -16,6 +16,13 @@ namespace portico::declarative {
 
 namespace json = boost::json;
 
+// Namespace of the UUIDv5 ids given to entities the file leaves without one: the name hashed is
+// "<table>:<key>", the key being the cache key (plugins: name, route, service, consumer ids),
+// else the endpoint key prefixed by the ids of required parents (a target's upstream, a
+// credential's consumer), else the parent id and the entity's position ("@services[2]"). Loading
+// the same file always yields the same ids; ids written in the file are kept as given.
+inline constexpr std::string_view kIdNamespace = "a24c4041-6380-404c-9521-432a7f1b3e8f";
+
 // Entities by table name ("services", "routes", "keyauth_credentials", ...), each one
 // normalized as the store keeps it: every field present, references as {"id": "..."}.
 // Iterate in schema::allSchemas() order to insert parents before children.
