@@ -99,6 +99,26 @@ bool hostMatches(const HostMatcher& matcher, std::string_view host, std::uint16_
 
 }  // namespace
 
+std::string toRe2Syntax(std::string_view pattern) {
+    std::string out;
+    out.reserve(pattern.size() + 4);
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        if (pattern[i] == '\\' && i + 1 < pattern.size()) {
+            out += pattern[i];
+            out += pattern[++i];
+            continue;
+        }
+        if (pattern.compare(i, 3, "(?<") == 0 && i + 3 < pattern.size() && pattern[i + 3] != '=' &&
+            pattern[i + 3] != '!') {
+            out += "(?P<";
+            i += 2;
+            continue;
+        }
+        out += pattern[i];
+    }
+    return out;
+}
+
 std::string normalizePath(std::string_view path) {
     // 1. percent-decode unreserved characters, upper-case the remaining triplets
     std::string decoded;
@@ -196,7 +216,7 @@ RouteTable RouteTable::build(const std::vector<json::object>& routes,
                 matcher.prefix = path.substr(1);
                 RE2::Options options;
                 options.set_log_errors(false);
-                matcher.regex = std::make_shared<re2::RE2>(matcher.prefix, options);
+                matcher.regex = std::make_shared<re2::RE2>(toRe2Syntax(matcher.prefix), options);
                 if (!matcher.regex->ok()) {
                     if (errors != nullptr) {
                         errors->push_back("route " + route.id + ": invalid regex '" + path +
@@ -225,7 +245,8 @@ RouteTable RouteTable::build(const std::vector<json::object>& routes,
                             RE2::Options options;
                             options.set_case_sensitive(false);
                             options.set_log_errors(false);
-                            matcher.regex = std::make_shared<re2::RE2>(text.substr(2), options);
+                            matcher.regex =
+                                std::make_shared<re2::RE2>(toRe2Syntax(text.substr(2)), options);
                             if (!matcher.regex->ok()) {
                                 bad = true;
                             }
