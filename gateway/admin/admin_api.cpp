@@ -880,6 +880,12 @@ struct AdminApi::Impl {
             return methods({"GET"}) ? pluginsEnabled() : notAllowed();
         }
 
+        if (hooks_.extension) {
+            // Portico's own endpoints (traffic, metrics, ...) served by other components.
+            if (auto handled = hooks_.extension(request, segments, allow)) {
+                return *handled;
+            }
+        }
         if (body.kind == Body::Kind::Yaml) {
             return jsonResponse(
                 415, json::object{{"message",

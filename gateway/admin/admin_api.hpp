@@ -11,6 +11,8 @@
 #include <boost/json/object.hpp>
 
 #include <functional>
+#include <optional>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -30,6 +32,13 @@ struct AdminHooks {
     std::function<boost::json::object()> server_status;
     // Revision currently served by the proxy (the published snapshot), for GET /status.
     std::function<std::int64_t()> served_revision;
+    // Extra endpoints owned by other components (traffic feed, metrics, explanations), tried
+    // before the entity endpoints. Returns nullopt when the path is not theirs; sets `allow` to
+    // the methods the path accepts (for OPTIONS and 405).
+    std::function<std::optional<http::HttpResponse>(const http::HttpRequest& request,
+                                                    const std::vector<std::string>& segments,
+                                                    std::string& allow)>
+        extension;
 };
 
 class AdminApi {
