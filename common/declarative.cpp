@@ -342,7 +342,8 @@ struct DocumentError {
 
 class YamlToJson {
 public:
-    explicit YamlToJson(std::unordered_map<std::string, int>& lines) : lines_(lines) {}
+    YamlToJson(std::unordered_map<std::string, int>& lines, std::vector<std::string>& warnings)
+        : lines_(lines), warnings_(warnings) {}
 
     json::value convert(const YAML::Node& node, const std::string& path, std::size_t depth) {
         const int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
@@ -411,11 +412,15 @@ private:
                 continue;
             }
             const std::string child_path = joinKey(path, key);
-            if (object.contains(key)) {
-                throw DocumentError{child_path, "duplicate key '" + key + "'", key_line};
-            }
-            lines_.try_emplace(child_path, key_line);
+            lines_.try_emplace(child_path, key_line);  // errors point at the key's line
             json::value value = convert(kv.second, child_path, depth + 1);
+            if (object.contains(key)) {
+                // YAML forbids it; Kong's reader keeps the last value, and so does Portico.
+                warnings_.push_back(child_path + ": duplicate key at line " +
+                                    std::to_string(key_line) + ", the last value is used");
+                object[key] = std::move(value);
+                continue;
+            }
             object.emplace(key, std::move(value));
         }
         for (const auto& merge : merges) {
@@ -443,6 +448,7 @@ private:
     }
 
     std::unordered_map<std::string, int>& lines_;
+    std::vector<std::string>& warnings_;
     std::size_t nodes_ = 0;
 };
 
@@ -863,9 +869,17 @@ private:
                 return schema::uuidV5(kIdNamespace, name + "custom_id:" + std::string(*custom_id));
             }
         }
-        const std::string parent =
-            proto.parent >= 0 ? protos_[static_cast<std::size_t>(proto.parent)].id : std::string();
-        return schema::uuidV5(kIdNamespace, name + parent + ":@" + proto.path);
+        // No key: scoped by the parent (nested) or by every entity it references.
+        std::string parents;
+        if (proto.parent >= 0) {
+            parents = protos_[static_cast<std::size_t>(proto.parent)].id;
+        } else {
+            for (const auto* field : s.foreignFields()) {
+                const auto it = proto.input.find(field->name);
+                parents += (it == proto.input.end() ? std::string() : idOf(it->value())) + ":";
+            }
+        }
+        return schema::uuidV5(kIdNamespace, name + parents + ":@" + proto.path);
     }
 
     // --- validation ---------------------------------------------------------------------------
@@ -1015,8 +1029,11 @@ private:
                 }
                 const json::value sorted = sortedCopy(key);
                 const std::string shown = luaish(sorted);
-                check(s.cache_key_name.empty() ? std::string("cache key") : s.cache_key_name,
-                      json::serialize(sorted), shown);
+                std::string what = "cache key (";
+                for (const auto& part : s.cache_key) {
+                    what += (what.back() == '(' ? "" : ", ") + part;
+                }
+                check(what + ")", json::serialize(sorted), shown);
             }
             if (!reported) {
                 if (const auto* id = stringField(entity, "id")) {
@@ -1116,14 +1133,17 @@ void insertError(json::object& fields, const ParseError& error) {
             slot = &asObject(*slot)[seg.key];
         }
     }
-    if (slot->is_null()) {
+    if (segments.back().is_index) {
+        // the entity itself (an entity check, a duplicate): Kong's "@entity" list
+        auto& entity = asObject(*slot)["@entity"];
+        if (!entity.is_array()) {
+            entity = json::array{};
+        }
+        entity.get_array().push_back(json::value(error.message));
+    } else if (slot->is_null()) {
         *slot = error.message;
     } else if (slot->is_string()) {
-        if (segments.back().is_index) {
-            asObject(*slot)["@entity"].get_array().push_back(json::value(error.message));
-        } else {
-            *slot = std::string(slot->get_string()) + "; " + error.message;
-        }
+        *slot = std::string(slot->get_string()) + "; " + error.message;
     } else if (slot->is_object()) {
         auto& entity = slot->get_object()["@entity"];
         if (!entity.is_array()) {
@@ -1186,16 +1206,21 @@ bool plainSafe(std::string_view s) {
     if (s.empty()) {
         return false;
     }
+    if (schema::isUuid(s)) {
+        return true;  // ids: hex digits and dashes, never a number or a date in any YAML
+    }
     const unsigned char first = static_cast<unsigned char>(s.front());
     if (!(std::isalpha(first) || first == '_' || first == '/' || first == '$')) {
         return false;
     }
-    if (s.back() == ':') {
+    if (s.back() == ':' || s.back() == ' ' || s.find(": ") != std::string_view::npos ||
+        s.find(" #") != std::string_view::npos || s.find("  ") != std::string_view::npos) {
         return false;
     }
     for (const char c : s) {
         const unsigned char u = static_cast<unsigned char>(c);
-        if (!(std::isalnum(u) || std::string_view("_./~@%+=:$-").find(c) != std::string_view::npos)) {
+        if (!(std::isalnum(u) ||
+              std::string_view("_./~@%+=:$- ").find(c) != std::string_view::npos)) {
             return false;
         }
     }
@@ -1384,6 +1409,10 @@ void writeJson(const json::value& v, std::string& out, std::size_t indent) {
         }
         out.append(indent, ' ');
         out += ']';
+        return;
+    }
+    if (v.is_double() && std::isfinite(v.get_double())) {
+        out += formatDouble(v.get_double());  // 1209600.0 rather than 1.2096E6
         return;
     }
     out += json::serialize(v);
@@ -1658,14 +1687,14 @@ ParseResult parse(std::string_view text, const ParseOptions& options) {
                 }
             }
             if (non_empty.size() > 1) {
-                result.errors.push_back(ParseError{
-                    "", "failed parsing declarative configuration: expected one YAML document, found " +
-                            std::to_string(non_empty.size()),
-                    non_empty[1]->Mark().line + 1});
-                return result;
+                // Kong reads the first document only; say so rather than drop the rest quietly.
+                result.warnings.push_back(
+                    "the file holds " + std::to_string(non_empty.size()) +
+                    " YAML documents; only the first is used, the one from line " +
+                    std::to_string(non_empty[1]->Mark().line + 1) + " on is ignored");
             }
             if (!non_empty.empty()) {
-                YamlToJson converter(lines);
+                YamlToJson converter(lines, result.warnings);
                 root = converter.convert(*non_empty.front(), "", 0);
             }
         } catch (const YAML::Exception& e) {

@@ -263,12 +263,14 @@ private slots:
     void errors_data();
     void errors();
     void yamlSyntaxErrorHasLine();
+    void yamlOddities();
     void errorBody();
     void duplicates_data();
     void duplicates();
     void roundTrip_data();
     void roundTrip();
     void exportShape();
+    void exportAwkwardValues();
     void configHash();
 };
 
@@ -576,6 +578,10 @@ void TestDeclarative::nestedReferencesResolved() {
     const auto supabase = parseText(readFixture("01-supabase-self-hosted.yml"));
     QVERIFY2(supabase.ok(), describe(supabase).constData());
     const auto& e = supabase.entities;
+    // `protocol: ws` next to `url`: the url shorthand sets the protocol, as in Kong
+    const auto* realtime = findBy(e, "services", "name", "realtime-v1-ws");
+    QVERIFY(realtime);
+    QCOMPARE(str(*realtime, "protocol"), std::string("http"));
     const auto* service = findBy(e, "services", "name", "auth-v1");
     const auto* route = findBy(e, "routes", "name", "auth-v1-all");
     QVERIFY(service && route);
@@ -817,14 +823,6 @@ services:
 - name: s
 )" << "services[0].host"
                                           << "required field missing" << 3;
-    QTest::newRow("duplicate yaml key") << R"(_format_version: "3.0"
-services:
-- name: s
-  name: t
-)" << "services[0].name"
-                                        << "duplicate key 'name'" << 4;
-    QTest::newRow("two documents") << "_format_version: \"3.0\"\n---\nservices: []\n"
-                                   << "" << "expected one YAML document" << 3;
 }
 
 void TestDeclarative::errors() {
@@ -859,6 +857,53 @@ void TestDeclarative::yamlSyntaxErrorHasLine() {
     const auto tab = parseText("_format_version: \"3.0\"\nservices:\n\t- name: x\n");
     QVERIFY(!tab.ok());
     QVERIFY(tab.errors.front().line > 0);
+}
+
+// What Kong's YAML reader tolerates is loaded the same way, with a warning.
+void TestDeclarative::yamlOddities() {
+    const auto duplicate = parseText(R"(_format_version: "3.0"
+services:
+- name: s
+  host: first.internal
+  host: second.internal
+)");
+    QVERIFY2(duplicate.ok(), describe(duplicate).constData());
+    QCOMPARE(str(duplicate.entities.at("services").front(), "host"),
+             std::string("second.internal"));
+    QCOMPARE(warningsOf(duplicate),
+             QStringList{"services[0].host: duplicate key at line 5, the last value is used"});
+
+    const auto documents = parseText("_format_version: \"3.0\"\nservices: [{name: a, host: a}]\n"
+                                     "---\nservices: [{name: b, host: b}]\n");
+    QVERIFY2(documents.ok(), describe(documents).constData());
+    QCOMPARE(documents.entities.at("services").size(), std::size_t{1});
+    QCOMPARE(warningsOf(documents).size(), 1);
+    QVERIFY(warningsOf(documents).front().contains("only the first is used"));
+
+    // a leading document marker and comments only before it are fine (fixture 03 has one)
+    const auto marker = parseText("# comment\n---\n_format_version: \"3.0\"\n");
+    QVERIFY2(marker.ok(), describe(marker).constData());
+    QVERIFY(marker.warnings.empty());
+
+    // an empty text is not a configuration
+    QVERIFY(!parseText("").ok());
+    QVERIFY(!parseText("# only a comment\n").ok());
+
+    // hostile input: deep nesting and alias expansion end in an error, not a crash
+    const std::string deep = std::string(5000, '[') + std::string(5000, ']');
+    QVERIFY(!parseText("_format_version: \"3.0\"\nx: " + deep + "\n").ok());
+    std::string bomb = "_format_version: \"3.0\"\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+    for (int i = 1; i < 8; ++i) {
+        bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+        for (int j = 0; j < 10; ++j) {
+            bomb += (j ? ", *a" : "*a") + std::to_string(i - 1);
+        }
+        bomb += "]\n";
+    }
+    const auto exploded = parseText(bomb);
+    QVERIFY(!exploded.ok());
+    QVERIFY2(exploded.errors.front().message.find("too many values") != std::string::npos,
+             exploded.errors.front().message.c_str());
 }
 
 void TestDeclarative::errorBody() {
@@ -1078,6 +1123,49 @@ plugins:
     QCOMPARE(plugins.at(1).at("service").as_string(), "orders");
     QCOMPARE(plugins.at(1).at("consumer").as_string(), "alice");
     QVERIFY(!plugins.at(1).as_object().contains("route"));
+}
+
+// Values that YAML would misread if written naively come back unchanged from both formats.
+void TestDeclarative::exportAwkwardValues() {
+    const std::vector<std::string> strings = {
+        "", " ", "yes", "No", "on", "null", "~", "true", "1.0", "0x1F", "1e3", ".5", "+1",
+        "2001-12-14", "1:20", "#not a comment", "a: b", "a #b", "- x", "[x]", "{x}", "!x",
+        "&x", "*x", "'q'", "\"q\"", "back\\slash", "tab\tinside", "trailing ",
+        " leading", "em \xe2\x80\x94 dash", "ctrl\x01char", "line1\nline2", "line1\n",
+        "line1\n\nline3\n", "\n\nleading newlines", "trailing newlines\n\n",
+        "  indented\nblock", "crlf\r\nline", "blank\n   \nline", "ends with colon:",
+        "%percent", "@at", "`tick", "|pipe", ">gt", "?q", ",comma", "$VAR and more",
+        "k8s-name:value", "http://example.com:8080/path?x=1#frag"};
+    json::object config;
+    json::array list;
+    for (std::size_t i = 0; i < strings.size(); ++i) {
+        config["s" + std::to_string(i)] = strings[i];
+        list.push_back(json::value(strings[i]));
+    }
+    config["list"] = list;
+    config["odd keys"] = json::object{{"", 1}, {"yes", 2}, {"a: b", 3}, {"1", 4}, {"- x", 5}};
+    config["numbers"] = json::array{0, -1, 1.5, 1e300, 1209600.0, -0.25, 9007199254740993LL,
+                                    18446744073709551615ULL, 1e-7};
+    config["nested"] = json::array{json::array{1, 2}, json::array{}, json::object{},
+                                   json::array{json::object{{"a", nullptr}}}};
+    config["nothing"] = nullptr;
+
+    declarative::EntitySet entities;
+    entities["plugins"].push_back(json::object{{"id", "0c0ffee0-0000-4000-8000-000000000001"},
+                                               {"name", "my-own-plugin"},
+                                               {"config", config}});
+    const auto loaded = parseText(declarative::exportConfig(entities,
+                                                            declarative::ExportFormat::Json));
+    QVERIFY2(loaded.ok(), describe(loaded).constData());
+    const json::object normalized = loaded.entities.at("plugins").front();
+    for (const auto format : {declarative::ExportFormat::Yaml, declarative::ExportFormat::Json}) {
+        const std::string text = declarative::exportConfig(loaded.entities, format);
+        const auto reread = parseText(text);
+        QVERIFY2(reread.ok(), (describe(reread) + "\n" + QByteArray::fromStdString(text)).constData());
+        const auto& plugin = reread.entities.at("plugins").front();
+        QVERIFY2(canonical(plugin.at("config")) == canonical(json::value(config)), text.c_str());
+        QCOMPARE(canonical(plugin), canonical(normalized));
+    }
 }
 
 void TestDeclarative::configHash() {
