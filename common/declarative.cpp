@@ -12,10 +12,10 @@
 #include "common/schema.hpp"
 #include "common/validation.hpp"
 
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
 #include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 
 #include <algorithm>
 #include <array>
@@ -46,7 +46,7 @@ constexpr std::array<std::string_view, 5> kDeckMetadata = {"_ignore", "_konnect"
 // Kong entity tables that may appear nested in a consumer (or at the top level) and that Portico
 // has no schema for. Anything else ending in "_credentials" is treated the same way.
 constexpr std::array<std::string_view, 6> kForeignCollections = {
-    "hmacauth_credentials", "oauth2_credentials",         "oauth2_tokens",
+    "hmacauth_credentials",  "oauth2_credentials",         "oauth2_tokens",
     "mtls_auth_credentials", "oauth2_authorization_codes", "consumer_group_consumers"};
 
 // ---------------------------------------------------------------------------------------------
@@ -127,61 +127,64 @@ const json::string* stringField(const json::object& object, std::string_view key
 // Lua-table rendering, as Kong prints values and error tables in messages: {name="x",n=1}.
 void luaish(const json::value& value, std::string& out) {
     switch (value.kind()) {
-    case json::kind::null:
-        out += "null";
-        return;
-    case json::kind::string:
-        out += json::serialize(value);
-        return;
-    case json::kind::object: {
-        out += '{';
-        bool first = true;
-        for (const auto& kv : value.get_object()) {
-            if (!first) {
-                out += ',';
+        case json::kind::null:
+            out += "null";
+            return;
+        case json::kind::string:
+            out += json::serialize(value);
+            return;
+        case json::kind::object: {
+            out += '{';
+            bool first = true;
+            for (const auto& kv : value.get_object()) {
+                if (!first) {
+                    out += ',';
+                }
+                first = false;
+                const std::string_view key = kv.key();
+                const bool identifier =
+                    !key.empty() &&
+                    std::all_of(key.begin(), key.end(),
+                                [](char c) {
+                                    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                                }) &&
+                    !std::isdigit(static_cast<unsigned char>(key.front()));
+                if (identifier) {
+                    out += key;
+                } else {
+                    out += "[" + json::serialize(json::value(key)) + "]";
+                }
+                out += '=';
+                luaish(kv.value(), out);
             }
-            first = false;
-            const std::string_view key = kv.key();
-            const bool identifier =
-                !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-                    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-                }) && !std::isdigit(static_cast<unsigned char>(key.front()));
-            if (identifier) {
-                out += key;
-            } else {
-                out += "[" + json::serialize(json::value(key)) + "]";
-            }
-            out += '=';
-            luaish(kv.value(), out);
+            out += '}';
+            return;
         }
-        out += '}';
-        return;
-    }
-    case json::kind::array: {
-        const auto& array = value.get_array();
-        const bool dense = std::none_of(array.begin(), array.end(),
-                                        [](const json::value& v) { return v.is_null(); });
-        out += '{';
-        bool first = true;
-        for (std::size_t i = 0; i < array.size(); ++i) {
-            if (array[i].is_null()) {
-                continue;
+        case json::kind::array: {
+            const auto& array = value.get_array();
+            const bool dense = std::none_of(array.begin(), array.end(),
+                                            [](const json::value& v) { return v.is_null(); });
+            out += '{';
+            bool first = true;
+            for (std::size_t i = 0; i < array.size(); ++i) {
+                if (array[i].is_null()) {
+                    continue;
+                }
+                if (!first) {
+                    out += ',';
+                }
+                first = false;
+                if (!dense) {
+                    out += "[" + std::to_string(i + 1) + "]=";  // Lua positions are 1-based
+                }
+                luaish(array[i], out);
             }
-            if (!first) {
-                out += ',';
-            }
-            first = false;
-            if (!dense) {
-                out += "[" + std::to_string(i + 1) + "]=";  // Lua positions are 1-based
-            }
-            luaish(array[i], out);
+            out += '}';
+            return;
         }
-        out += '}';
-        return;
-    }
-    default:
-        out += json::serialize(value);
-        return;
+        default:
+            out += json::serialize(value);
+            return;
     }
 }
 
@@ -348,8 +351,9 @@ public:
     json::value convert(const YAML::Node& node, const std::string& path, std::size_t depth) {
         const int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
         if (++nodes_ > kMaxNodes) {
-            throw DocumentError{path, "too many values in the configuration (more than " +
-                                          std::to_string(kMaxNodes) + ")",
+            throw DocumentError{path,
+                                "too many values in the configuration (more than " +
+                                    std::to_string(kMaxNodes) + ")",
                                 line};
         }
         if (depth > kMaxDepth) {
@@ -359,22 +363,22 @@ public:
             lines_.try_emplace(path, line);
         }
         switch (node.Type()) {
-        case YAML::NodeType::Null:
-        case YAML::NodeType::Undefined:
-            return nullptr;
-        case YAML::NodeType::Scalar:
-            return scalar(node);
-        case YAML::NodeType::Sequence: {
-            json::array array;
-            array.reserve(node.size());
-            std::size_t index = 0;
-            for (const auto& child : node) {
-                array.push_back(convert(child, joinIndex(path, index++), depth + 1));
+            case YAML::NodeType::Null:
+            case YAML::NodeType::Undefined:
+                return nullptr;
+            case YAML::NodeType::Scalar:
+                return scalar(node);
+            case YAML::NodeType::Sequence: {
+                json::array array;
+                array.reserve(node.size());
+                std::size_t index = 0;
+                for (const auto& child : node) {
+                    array.push_back(convert(child, joinIndex(path, index++), depth + 1));
+                }
+                return array;
             }
-            return array;
-        }
-        case YAML::NodeType::Map:
-            return map(node, path, depth, line);
+            case YAML::NodeType::Map:
+                return map(node, path, depth, line);
         }
         return nullptr;
     }
@@ -400,8 +404,7 @@ private:
         throw DocumentError{path, "mapping keys must be scalars", line};
     }
 
-    json::value map(const YAML::Node& node, const std::string& path, std::size_t depth,
-                    int line) {
+    json::value map(const YAML::Node& node, const std::string& path, std::size_t depth, int line) {
         json::object object;
         std::vector<YAML::Node> merges;
         for (const auto& kv : node) {
@@ -457,12 +460,12 @@ private:
 
 struct Proto {
     const schema::EntitySchema* schema = nullptr;
-    std::string path;       // where it is in the file
-    json::object input;     // its fields, nested collections removed
-    int parent = -1;        // index of the entity it is nested in
+    std::string path;          // where it is in the file
+    json::object input;        // its fields, nested collections removed
+    int parent = -1;           // index of the entity it is nested in
     std::string parent_field;  // foreign field that the nesting sets ("service")
     std::string id;
-    bool unresolved = false;  // a reference failed: not validated
+    bool unresolved = false;             // a reference failed: not validated
     std::optional<json::object> entity;  // validated and normalized
 };
 
@@ -509,8 +512,7 @@ public:
                 warn("_plugin_configs: decK metadata, used only to resolve plugins' '_config'");
                 continue;
             }
-            if (std::find(kDeckMetadata.begin(), kDeckMetadata.end(), key) !=
-                kDeckMetadata.end()) {
+            if (std::find(kDeckMetadata.begin(), kDeckMetadata.end(), key) != kDeckMetadata.end()) {
                 warn(key + ": decK metadata, ignored");
                 continue;
             }
@@ -532,6 +534,9 @@ public:
         validateAll();
         checkUniqueness();
         warnUnknownPlugins();
+        for (const auto& proto : protos_) {
+            warnVaultReferences(json::value(proto.input), proto.path);
+        }
         if (result_.errors.empty()) {
             for (auto& proto : protos_) {
                 if (proto.entity) {
@@ -638,14 +643,13 @@ private:
         }
         for (const auto& key : keys) {
             const auto* child = schema::findSchema(key);
-            const schema::Field* link =
-                child && child != &s ? foreignTo(*child, s.name) : nullptr;
+            const schema::Field* link = child && child != &s ? foreignTo(*child, s.name) : nullptr;
             if (link) {
                 json::value children = std::move(object[key]);
                 object.erase(key);
                 flattenList(*child, children, joinKey(path, key), index, link->name);
-            } else if (!child && isForeignCollection(key) && (object[key].is_array() ||
-                                                              object[key].is_null())) {
+            } else if (!child && isForeignCollection(key) &&
+                       (object[key].is_array() || object[key].is_null())) {
                 noteUnsupported(key, object[key]);
                 object.erase(key);
             }
@@ -764,8 +768,7 @@ private:
                       "invalid reference '" + field->name + ": " +
                           (it->value().is_string() ? std::string(it->value().get_string())
                                                    : luaish(it->value())) +
-                          "' could not be resolved (no such entry in '" + field->reference +
-                          "')");
+                          "' could not be resolved (no such entry in '" + field->reference + "')");
                 proto.unresolved = true;
             }
         }
@@ -1002,11 +1005,12 @@ private:
             bool reported = false;
             const auto check = [&](const std::string& what, const std::string& value,
                                    const std::string& shown) {
-                const auto [it, inserted] = seen.try_emplace(s.name + "\n" + what + "\n" + value, i);
+                const auto [it, inserted] =
+                    seen.try_emplace(s.name + "\n" + what + "\n" + value, i);
                 if (!inserted) {
-                    error(proto.path, "uniqueness violation: '" + s.name + "' entity with " +
-                                          what + " set to '" + shown +
-                                          "' already declared at " + protos_[it->second].path);
+                    error(proto.path, "uniqueness violation: '" + s.name + "' entity with " + what +
+                                          " set to '" + shown + "' already declared at " +
+                                          protos_[it->second].path);
                     reported = true;
                 }
             };
@@ -1056,6 +1060,24 @@ private:
             if (reported.insert(std::string(*name)).second) {
                 warn("plugin '" + std::string(*name) +
                      "' is not available in Portico; kept in the configuration but not executed");
+            }
+        }
+    }
+
+    // Kong resolves "{vault://name/path}" strings from a vault at runtime; Portico has no vaults.
+    void warnVaultReferences(const json::value& value, const std::string& path) {
+        if (const auto* text = value.if_string()) {
+            if (text->starts_with("{vault://")) {
+                warn(path + ": vault reference '" + std::string(*text) +
+                     "' is not resolved by Portico; the text is used as it is");
+            }
+        } else if (const auto* array = value.if_array()) {
+            for (std::size_t i = 0; i < array->size(); ++i) {
+                warnVaultReferences((*array)[i], joinIndex(path, i));
+            }
+        } else if (const auto* object = value.if_object()) {
+            for (const auto& kv : *object) {
+                warnVaultReferences(kv.value(), joinKey(path, kv.key()));
             }
         }
     }
@@ -1169,8 +1191,8 @@ json::array flattenedErrors(const std::vector<ParseError>& errors) {
         const auto segments = splitPath(error.path);
         std::size_t end = 0;
         std::string type;
-        while (end + 1 < segments.size() && !segments[end].is_index &&
-               segments[end + 1].is_index && schema::findSchema(segments[end].key)) {
+        while (end + 1 < segments.size() && !segments[end].is_index && segments[end + 1].is_index &&
+               schema::findSchema(segments[end].key)) {
             type = segments[end].key;
             end += 2;
         }
@@ -1334,29 +1356,29 @@ private:
 
     void scalar(const json::value& v, std::size_t content_indent) {
         switch (v.kind()) {
-        case json::kind::null:
-            out += "null";
-            return;
-        case json::kind::bool_:
-            out += v.get_bool() ? "true" : "false";
-            return;
-        case json::kind::int64:
-            out += std::to_string(v.get_int64());
-            return;
-        case json::kind::uint64:
-            out += std::to_string(v.get_uint64());
-            return;
-        case json::kind::double_:
-            out += formatDouble(v.get_double());
-            return;
-        case json::kind::object:
-            out += "{}";
-            return;
-        case json::kind::array:
-            out += "[]";
-            return;
-        case json::kind::string:
-            break;
+            case json::kind::null:
+                out += "null";
+                return;
+            case json::kind::bool_:
+                out += v.get_bool() ? "true" : "false";
+                return;
+            case json::kind::int64:
+                out += std::to_string(v.get_int64());
+                return;
+            case json::kind::uint64:
+                out += std::to_string(v.get_uint64());
+                return;
+            case json::kind::double_:
+                out += formatDouble(v.get_double());
+                return;
+            case json::kind::object:
+                out += "{}";
+                return;
+            case json::kind::array:
+                out += "[]";
+                return;
+            case json::kind::string:
+                break;
         }
         const std::string_view s = v.get_string();
         if (plainSafe(s)) {
@@ -1714,8 +1736,8 @@ ParseResult parse(std::string_view text, const ParseOptions& options) {
         loader.run(root);
     } catch (const std::exception& e) {
         result.entities.clear();
-        result.errors.push_back(
-            ParseError{"", std::string("failed loading declarative configuration: ") + e.what(), 0});
+        result.errors.push_back(ParseError{
+            "", std::string("failed loading declarative configuration: ") + e.what(), 0});
     }
     return result;
 }
@@ -1739,8 +1761,7 @@ std::string configHash(const EntitySet& entities) {
     if (empty) {
         return std::string(32, '0');
     }
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                &EVP_MD_CTX_free);
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
     if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr) != 1) {
         throw std::runtime_error("configHash: MD5 unavailable");
     }

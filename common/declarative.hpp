@@ -52,6 +52,12 @@ struct ParseOptions {
 };
 
 // Parses YAML (a superset of JSON) text. Never throws on bad input: errors are returned.
+// On success `entities` holds every entity in file order within its table; on failure it is
+// empty and `errors` lists every problem found (syntax errors stop at the first). Format 1.1
+// and 2.1 files are upgraded as Kong 3.0 does (regex paths gain `~`); `format_version` is the
+// file's own. Basic-auth passwords are hashed unless the file says `_transform: false`.
+// Plain YAML scalars follow the YAML 1.2 core schema (yes/no stay strings); duplicate keys keep
+// the last value and a second YAML document is ignored, as Kong's reader does, with a warning.
 ParseResult parse(std::string_view text, const ParseOptions& options = {});
 
 enum class ExportFormat { Yaml, Json };
@@ -59,8 +65,16 @@ enum class ExportFormat { Yaml, Json };
 // Renders entities as a format 3.0 file with nested children (routes under their service,
 // targets under their upstream, credentials under their consumer), timestamps left out.
 std::string exportConfig(const EntitySet& entities, ExportFormat format);
+// The file also carries `_transform: false` (values are written as stored, e.g. hashed
+// passwords), every entity's id, plugins nested under their only scope entity (global and
+// multiply-scoped plugins at the top), references by endpoint key when that names exactly one
+// entity (else by id), and no top-level null fields. Tables in schema::allSchemas() order,
+// entities sorted by endpoint key (plugins by name) then id, keys sorted: the same entities
+// always give the same text, and parse() of it gives the same entities back.
 
 // Stable hash of a configuration (32 hex chars, all zeros when empty), as /status shows it.
 std::string configHash(const EntitySet& entities);
+// MD5 over the entities in canonical form (tables by name, entities by id, keys sorted),
+// created_at/updated_at left out: loading the same file at another time gives the same hash.
 
 }  // namespace portico::declarative

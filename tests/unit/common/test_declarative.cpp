@@ -155,8 +155,7 @@ std::map<std::string, std::string> byId(const declarative::EntitySet& entities) 
 }
 
 std::string readData(const char* name) {
-    QFile file(QStringLiteral(PORTICO_SOURCE_DIR "/tests/unit/common/data/") +
-               QLatin1String(name));
+    QFile file(QStringLiteral(PORTICO_SOURCE_DIR "/tests/unit/common/data/") + QLatin1String(name));
     if (!file.open(QIODevice::ReadOnly)) {
         qFatal("cannot open test data %s", qPrintable(file.fileName()));
     }
@@ -220,12 +219,15 @@ std::string substituteTestKeys(std::string text) {
     replaceAll(text, "REPLACE_WITH_OAN_AUTH_JWT_PUBLIC_KEY_PEM",
                json::serialize(json::value(readData("test-server-public.pem"))));
     // 20: a CA certificate that is a placeholder, under an id that is not a UUID
-    replaceAll(text, R"("-----BEGIN CERTIFICATE-----\nREPLACE_ME_WITH_CA_CERT\n-----END CERTIFICATE-----")",
-               json::serialize(json::value(ca)));
+    replaceAll(
+        text,
+        R"("-----BEGIN CERTIFICATE-----\nREPLACE_ME_WITH_CA_CERT\n-----END CERTIFICATE-----")",
+        json::serialize(json::value(ca)));
     replaceAll(text, R"("id": "orders-clients-ca")",
                R"("id": "5d1c4f0e-7c1a-4a53-9e0b-3f2d6c8a9b10")");
     // 16: decK's CA certificate expired in 2022
-    if (text.find("cert_digest: b865971cecadd7bac9487901c9269c1fa903b3a3b521a927c5e2513f692ac61e") !=
+    if (text.find(
+            "cert_digest: b865971cecadd7bac9487901c9269c1fa903b3a3b521a927c5e2513f692ac61e") !=
         std::string::npos) {
         replacePemBlock(text, "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----", ca);
         const auto digest = text.find("cert_digest:");
@@ -292,9 +294,9 @@ void TestDeclarative::fixtures_data() {
                                 << "" << QStringList{} << QStringList{};
     QTest::newRow("03 gsa") << "03-gsa-idva-gateway.yml"
                             << "plugins=2 routes=1 services=1" << QStringList{} << QStringList{};
-    QTest::newRow("04 blue-green") << "04-blue-green-weighted-upstream.yml"
-                                   << "routes=1 services=1 targets=3 upstreams=1"
-                                   << QStringList{} << QStringList{};
+    QTest::newRow("04 blue-green")
+        << "04-blue-green-weighted-upstream.yml"
+        << "routes=1 services=1 targets=3 upstreams=1" << QStringList{} << QStringList{};
     QTest::newRow("05 bookinfo") << "05-klasmart-bookinfo-healthchecks.yml"
                                  << "plugins=1 routes=1 services=1 targets=1 upstreams=1"
                                  << QStringList{} << QStringList{};
@@ -310,17 +312,21 @@ void TestDeclarative::fixtures_data() {
                                 << QStringList{"_plugin_configs",
                                                "services[3].plugins[0]._config: decK reference "
                                                "'default-jwt' applied",
-                                               "consumers[0].groups", "consumers[1].groups",
+                                               "consumers[0].groups",
+                                               "consumers[1].groups",
                                                "consumers[2].groups",
                                                "consumer_groups: 4 entities not supported",
-                                               "vaults: 1 entity not supported"}
+                                               "vaults: 1 entity not supported",
+                                               "plugins[0].config.account_email: vault reference "
+                                               "'{vault://aws-us-east-2/KongAir/PRD/kong/acme/"
+                                               "account_email}' is not resolved"}
                                 << QStringList{};
-    QTest::newRow("09 kongair ignore") << "09-kongair-combined-ignore.yml"
-                                       << "routes=4 services=3"
-                                       << QStringList{"_ignore: decK metadata"} << QStringList{};
-    QTest::newRow("10 kic upstream") << "10-kic-upstream-policy.yml"
-                                     << "routes=2 services=2 upstreams=2" << QStringList{}
-                                     << QStringList{};
+    QTest::newRow("09 kongair ignore")
+        << "09-kongair-combined-ignore.yml"
+        << "routes=4 services=3" << QStringList{"_ignore: decK metadata"} << QStringList{};
+    QTest::newRow("10 kic upstream")
+        << "10-kic-upstream-policy.yml"
+        << "routes=2 services=2 upstreams=2" << QStringList{} << QStringList{};
     // A translator golden file that Kong's own checks reject: the host and upstream name have
     // an empty label (check_hostname), and a tcp route needs sources, destinations or snis.
     QTest::newRow("11 kic tcp") << "11-kic-tcproute.yml"
@@ -342,25 +348,24 @@ void TestDeclarative::fixtures_data() {
                        "plugin 'ai-semantic-prompt-guard' is not available",
                        "plugin 'ai-rate-limiting-advanced' is not available"}
         << QStringList{};
-    QTest::newRow("15 graphql opa") << "15-graphql-opa-konnect.yml"
-                                    << "plugins=2 routes=1 services=1"
-                                    << QStringList{"_konnect: decK metadata",
-                                                   "plugin 'opa' is not available",
-                                                   "plugin 'openid-connect' is not available"}
-                                    << QStringList{};
-    QTest::newRow("16 ca certificates") << "16-deck-ca-certificates.yml"
-                                        << "" << QStringList{}
-                                        << QStringList{"ca_certificates[0]"};  // expired in 2022
+    QTest::newRow("15 graphql opa")
+        << "15-graphql-opa-konnect.yml"
+        << "plugins=2 routes=1 services=1"
+        << QStringList{"_konnect: decK metadata", "plugin 'opa' is not available",
+                       "plugin 'openid-connect' is not available"}
+        << QStringList{};
+    QTest::newRow("16 ca certificates")
+        << "16-deck-ca-certificates.yml"
+        << "" << QStringList{} << QStringList{"ca_certificates[0]"};  // expired in 2022
     QTest::newRow("17 consumer groups")
         << "17-deck-consumer-groups.yml"
         << "consumers=3 plugins=1 services=1"
         << QStringList{"consumer_groups: 2 entities not supported", "consumers[0].groups",
-                       "consumers[2].groups",
-                       "plugin 'rate-limiting-advanced' is not available"}
+                       "consumers[2].groups", "plugin 'rate-limiting-advanced' is not available"}
         << QStringList{};
-    QTest::newRow("18 certificate") << "18-proxy-docker-certificate.yml"
-                                    << "" << QStringList{"plugin 'tls-metadata-headers'"}
-                                    << QStringList{"certificates[0].key"};
+    QTest::newRow("18 certificate")
+        << "18-proxy-docker-certificate.yml"
+        << "" << QStringList{"plugin 'tls-metadata-headers'"} << QStringList{"certificates[0].key"};
     QTest::newRow("19 json") << "19-kong-api-gateway-test.json"
                              << "consumers=1 keyauth_credentials=1 plugins=4 routes=3 services=3"
                              << QStringList{} << QStringList{};
@@ -398,8 +403,9 @@ void TestDeclarative::fixtures() {
         QVERIFY(!result.ok());
         QVERIFY(result.entities.empty());  // nothing half-loaded
         for (const auto& path : errors) {
-            const bool found = std::any_of(result.errors.begin(), result.errors.end(),
-                                           [&](const auto& e) { return e.path == path.toStdString(); });
+            const bool found =
+                std::any_of(result.errors.begin(), result.errors.end(),
+                            [&](const auto& e) { return e.path == path.toStdString(); });
             QVERIFY2(found, qPrintable(path + QStringLiteral(" not in:\n") + describe(result)));
         }
         QCOMPARE(result.errors.size(), static_cast<std::size_t>(errors.size()));
@@ -551,8 +557,7 @@ services:
         QCOMPARE(str(*ea, "id"), str(*eb, "id"));
     }
     const auto& service_a = *findBy(a.entities, "services", "name", "a");
-    QCOMPARE(str(service_a, "id"),
-             schema::uuidV5(declarative::kIdNamespace, "services:a"));
+    QCOMPARE(str(service_a, "id"), schema::uuidV5(declarative::kIdNamespace, "services:a"));
 }
 
 void TestDeclarative::knownIdsKept() {
@@ -561,8 +566,8 @@ void TestDeclarative::knownIdsKept() {
     const auto* flights = findBy(kongair.entities, "services", "name", "flights-service");
     QVERIFY(flights);
     QCOMPARE(str(*flights, "id"), std::string("0cef4d36-9c39-5ac2-9d9f-190d8ea8a252"));
-    const auto* route = findBy(kongair.entities, "routes", "id",
-                               "3210c3ed-9976-500d-ac03-07eaac972ad0");
+    const auto* route =
+        findBy(kongair.entities, "routes", "id", "3210c3ed-9976-500d-ac03-07eaac972ad0");
     QVERIFY(route);
     QCOMPARE(refId(*route, "service"), str(*flights, "id"));
 
@@ -723,12 +728,24 @@ void TestDeclarative::formatUpgrade_data() {
     QTest::addColumn<QString>("path");
     QTest::addColumn<QString>("expected");
 
-    QTest::newRow("1.1 regex") << "1.1" << R"(/users/\d+$)" << R"(~/users/\d+$)";
-    QTest::newRow("2.1 regex group") << "2.1" << "/api/(v1|v2)/items" << "~/api/(v1|v2)/items";
-    QTest::newRow("1.1 plain prefix") << "1.1" << "/users/me" << "/users/me";
-    QTest::newRow("2.1 allowed chars") << "2.1" << "/a-b_c.d~e/%20" << "/a-b_c.d~e/%20";
-    QTest::newRow("3.0 regex kept") << "3.0" << R"(~/users/\d+$)" << R"(~/users/\d+$)";
-    QTest::newRow("3.0 prefix kept") << "3.0" << "/users" << "/users";
+    QTest::newRow("1.1 regex") << "1.1"
+                               << R"(/users/\d+$)"
+                               << R"(~/users/\d+$)";
+    QTest::newRow("2.1 regex group") << "2.1"
+                                     << "/api/(v1|v2)/items"
+                                     << "~/api/(v1|v2)/items";
+    QTest::newRow("1.1 plain prefix") << "1.1"
+                                      << "/users/me"
+                                      << "/users/me";
+    QTest::newRow("2.1 allowed chars") << "2.1"
+                                       << "/a-b_c.d~e/%20"
+                                       << "/a-b_c.d~e/%20";
+    QTest::newRow("3.0 regex kept") << "3.0"
+                                    << R"(~/users/\d+$)"
+                                    << R"(~/users/\d+$)";
+    QTest::newRow("3.0 prefix kept") << "3.0"
+                                     << "/users"
+                                     << "/users";
 }
 
 void TestDeclarative::formatUpgrade() {
@@ -737,7 +754,8 @@ void TestDeclarative::formatUpgrade() {
     QFETCH(QString, expected);
     const std::string text = "_format_version: \"" + version.toStdString() +
                              "\"\nservices:\n- name: s\n  host: s.internal\n  routes:\n"
-                             "  - name: r\n    paths:\n    - '" + path.toStdString() + "'\n";
+                             "  - name: r\n    paths:\n    - '" +
+                             path.toStdString() + "'\n";
     const auto result = parseText(text);
     QVERIFY2(result.ok(), describe(result).constData());
     QCOMPARE(result.format_version, version.toStdString());
@@ -752,15 +770,20 @@ void TestDeclarative::errors_data() {
     QTest::addColumn<int>("line");
 
     QTest::newRow("missing format version") << "services: []\n"
-                                            << "_format_version" << "required field missing" << 0;
+                                            << "_format_version"
+                                            << "required field missing" << 0;
     QTest::newRow("format version number") << "_format_version: 3.0\n"
-                                           << "_format_version" << "expected a string" << 1;
+                                           << "_format_version"
+                                           << "expected a string" << 1;
     QTest::newRow("format version unknown") << "_format_version: \"4.0\"\n"
                                             << "_format_version"
                                             << "expected one of: 1.1, 2.1, 3.0" << 1;
     QTest::newRow("transform not boolean") << "_format_version: \"3.0\"\n_transform: maybe\n"
-                                           << "_transform" << "expected a boolean" << 2;
-    QTest::newRow("not an object") << "- a\n- b\n" << "" << "expected an object" << 0;
+                                           << "_transform"
+                                           << "expected a boolean" << 2;
+    QTest::newRow("not an object") << "- a\n- b\n"
+                                   << ""
+                                   << "expected an object" << 0;
     QTest::newRow("unknown route field") << R"(_format_version: "3.0"
 services:
 - name: s
@@ -769,7 +792,8 @@ services:
   - name: r
     paths: [/r]
     foo: bar
-)" << "services[0].routes[0].foo"
+)"
+                                         << "services[0].routes[0].foo"
                                          << "unknown field" << 8;
     QTest::newRow("bad path element") << R"(_format_version: "3.0"
 services:
@@ -782,21 +806,24 @@ services:
     paths:
     - /ok
     - no-slash
-)" << "services[1].routes[0].paths[1]"
+)"
+                                      << "services[1].routes[0].paths[1]"
                                       << "" << 11;
-    QTest::newRow("unresolved service") << R"(_format_version: "3.0"
+    QTest::newRow("unresolved service")
+        << R"(_format_version: "3.0"
 routes:
 - name: r
   paths: [/r]
   service: nope
-)" << "routes[0].service"
-                                        << "invalid reference 'service: nope' could not be resolved"
-                                        << 5;
+)"
+        << "routes[0].service"
+        << "invalid reference 'service: nope' could not be resolved" << 5;
     QTest::newRow("unresolved consumer object") << R"(_format_version: "3.0"
 plugins:
 - name: key-auth
   consumer: {username: ghost}
-)" << "plugins[0].consumer"
+)"
+                                                << "plugins[0].consumer"
                                                 << "could not be resolved (no such entry in "
                                                    "'consumers')"
                                                 << 4;
@@ -806,22 +833,26 @@ upstreams:
 targets:
 - target: 10.0.0.1:80
   upstream: 0b1f5c1e-0000-4000-8000-000000000000
-)" << "targets[0].upstream"
+)"
+                                   << "targets[0].upstream"
                                    << "could not be resolved" << 6;
     QTest::newRow("entity not a record") << R"(_format_version: "3.0"
 services:
 - just-a-string
-)" << "services[0]"
+)"
+                                         << "services[0]"
                                          << "expected a record" << 3;
     QTest::newRow("list not an array") << R"(_format_version: "3.0"
 services:
   name: s
-)" << "services"
+)"
+                                       << "services"
                                        << "expected an array" << 2;
     QTest::newRow("service missing host") << R"(_format_version: "3.0"
 services:
 - name: s
-)" << "services[0].host"
+)"
+                                          << "services[0].host"
                                           << "required field missing" << 3;
 }
 
@@ -841,8 +872,9 @@ void TestDeclarative::errors() {
 }
 
 void TestDeclarative::yamlSyntaxErrorHasLine() {
-    const auto result = parseText("_format_version: \"3.0\"\nservices:\n- name: [unclosed\n"
-                                  "  host: x\n");
+    const auto result = parseText(
+        "_format_version: \"3.0\"\nservices:\n- name: [unclosed\n"
+        "  host: x\n");
     QCOMPARE(result.errors.size(), std::size_t{1});
     const auto& error = result.errors.front();
     QVERIFY(error.line >= 3);
@@ -873,8 +905,9 @@ services:
     QCOMPARE(warningsOf(duplicate),
              QStringList{"services[0].host: duplicate key at line 5, the last value is used"});
 
-    const auto documents = parseText("_format_version: \"3.0\"\nservices: [{name: a, host: a}]\n"
-                                     "---\nservices: [{name: b, host: b}]\n");
+    const auto documents = parseText(
+        "_format_version: \"3.0\"\nservices: [{name: a, host: a}]\n"
+        "---\nservices: [{name: b, host: b}]\n");
     QVERIFY2(documents.ok(), describe(documents).constData());
     QCOMPARE(documents.entities.at("services").size(), std::size_t{1});
     QCOMPARE(warningsOf(documents).size(), 1);
@@ -964,7 +997,8 @@ services:
   host: a.internal
 - name: s
   host: b.internal
-)" << "services[1]"
+)"
+                                   << "services[1]"
                                    << "uniqueness violation: 'services' entity with name set to "
                                       "'s' already declared at services[0]";
     QTest::newRow("route names across nesting") << R"(_format_version: "3.0"
@@ -975,7 +1009,8 @@ services:
 routes:
 - name: r
   paths: [/b]
-)" << "routes[0]"
+)"
+                                                << "routes[0]"
                                                 << "'routes' entity with name set to 'r' already "
                                                    "declared at services[0].routes[0]";
     QTest::newRow("same id") << R"(_format_version: "3.0"
@@ -984,7 +1019,8 @@ services:
   host: a.internal
 - id: 6f3a1c52-4b0e-4c1e-9a57-2c1f0d6b8e11
   host: b.internal
-)" << "services[1]"
+)"
+                             << "services[1]"
                              << "primary key set to '6f3a1c52-4b0e-4c1e-9a57-2c1f0d6b8e11' "
                                 "already declared at services[0]";
     QTest::newRow("consumer usernames") << R"(_format_version: "3.0"
@@ -992,7 +1028,8 @@ consumers:
 - username: alice
 - username: alice
   custom_id: other
-)" << "consumers[1]"
+)"
+                                        << "consumers[1]"
                                         << "username set to 'alice' already declared at "
                                            "consumers[0]";
     QTest::newRow("plugin twice on one service") << R"(_format_version: "3.0"
@@ -1003,7 +1040,8 @@ services:
 plugins:
 - name: key-auth
   service: s
-)" << "plugins[0]"
+)"
+                                                 << "plugins[0]"
                                                  << "already declared at services[0].plugins[0]";
     QTest::newRow("target twice in upstream") << R"(_format_version: "3.0"
 upstreams:
@@ -1011,7 +1049,8 @@ upstreams:
   targets:
   - target: 10.0.0.1
   - target: 10.0.0.1:8000
-)" << "upstreams[0].targets[1]"
+)"
+                                              << "upstreams[0].targets[1]"
                                               << "already declared at upstreams[0].targets[0]";
 }
 
@@ -1030,13 +1069,17 @@ void TestDeclarative::roundTrip_data() {
     QTest::addColumn<QString>("file");
     QTest::addColumn<declarative::ExportFormat>("format");
 
-    const std::vector<const char*> files = {
-        "01-supabase-self-hosted.yml",  "03-gsa-idva-gateway.yml",
-        "05-klasmart-bookinfo-healthchecks.yml", "06-healthy-cameras-auth-plugins.yml",
-        "08-kongair-prd.yml",           "10-kic-upstream-policy.yml",
-        "14-redis-ai-gateway.yml",      "17-deck-consumer-groups.yml",
-        "19-kong-api-gateway-test.json", "22-deck-entities-with-tags.yml",
-        "23-deck-all-credential-types.yml"};
+    const std::vector<const char*> files = {"01-supabase-self-hosted.yml",
+                                            "03-gsa-idva-gateway.yml",
+                                            "05-klasmart-bookinfo-healthchecks.yml",
+                                            "06-healthy-cameras-auth-plugins.yml",
+                                            "08-kongair-prd.yml",
+                                            "10-kic-upstream-policy.yml",
+                                            "14-redis-ai-gateway.yml",
+                                            "17-deck-consumer-groups.yml",
+                                            "19-kong-api-gateway-test.json",
+                                            "22-deck-entities-with-tags.yml",
+                                            "23-deck-all-credential-types.yml"};
     for (const char* file : files) {
         QTest::newRow(qPrintable(QStringLiteral("%1 yaml").arg(QLatin1String(file).left(2))))
             << QString::fromLatin1(file) << declarative::ExportFormat::Yaml;
@@ -1053,7 +1096,8 @@ void TestDeclarative::roundTrip() {
 
     const std::string exported = declarative::exportConfig(original.entities, format);
     const auto reread = parseText(exported);
-    QVERIFY2(reread.ok(), (describe(reread) + "\n" + QByteArray::fromStdString(exported)).constData());
+    QVERIFY2(reread.ok(),
+             (describe(reread) + "\n" + QByteArray::fromStdString(exported)).constData());
     QCOMPARE(byId(reread.entities), byId(original.entities));
     QCOMPARE(declarative::configHash(reread.entities), declarative::configHash(original.entities));
     // exporting again gives the same text
@@ -1084,15 +1128,15 @@ plugins:
 - name: prometheus
 )");
     QVERIFY2(result.ok(), describe(result).constData());
-    const std::string yaml = declarative::exportConfig(result.entities,
-                                                       declarative::ExportFormat::Yaml);
+    const std::string yaml =
+        declarative::exportConfig(result.entities, declarative::ExportFormat::Yaml);
     QVERIFY2(yaml.starts_with("_format_version: \"3.0\"\n_transform: false\n"), yaml.c_str());
     QVERIFY(yaml.find("created_at") == std::string::npos);
     QVERIFY(yaml.find("updated_at") == std::string::npos);
 
     // Read the export as plain data to check its nesting.
-    const auto doc = parseText(declarative::exportConfig(result.entities,
-                                                         declarative::ExportFormat::Json));
+    const auto doc =
+        parseText(declarative::exportConfig(result.entities, declarative::ExportFormat::Json));
     QVERIFY(doc.ok());
     const std::string json_text =
         declarative::exportConfig(result.entities, declarative::ExportFormat::Json);
@@ -1127,15 +1171,57 @@ plugins:
 
 // Values that YAML would misread if written naively come back unchanged from both formats.
 void TestDeclarative::exportAwkwardValues() {
-    const std::vector<std::string> strings = {
-        "", " ", "yes", "No", "on", "null", "~", "true", "1.0", "0x1F", "1e3", ".5", "+1",
-        "2001-12-14", "1:20", "#not a comment", "a: b", "a #b", "- x", "[x]", "{x}", "!x",
-        "&x", "*x", "'q'", "\"q\"", "back\\slash", "tab\tinside", "trailing ",
-        " leading", "em \xe2\x80\x94 dash", "ctrl\x01char", "line1\nline2", "line1\n",
-        "line1\n\nline3\n", "\n\nleading newlines", "trailing newlines\n\n",
-        "  indented\nblock", "crlf\r\nline", "blank\n   \nline", "ends with colon:",
-        "%percent", "@at", "`tick", "|pipe", ">gt", "?q", ",comma", "$VAR and more",
-        "k8s-name:value", "http://example.com:8080/path?x=1#frag"};
+    const std::vector<std::string> strings = {"",
+                                              " ",
+                                              "yes",
+                                              "No",
+                                              "on",
+                                              "null",
+                                              "~",
+                                              "true",
+                                              "1.0",
+                                              "0x1F",
+                                              "1e3",
+                                              ".5",
+                                              "+1",
+                                              "2001-12-14",
+                                              "1:20",
+                                              "#not a comment",
+                                              "a: b",
+                                              "a #b",
+                                              "- x",
+                                              "[x]",
+                                              "{x}",
+                                              "!x",
+                                              "&x",
+                                              "*x",
+                                              "'q'",
+                                              "\"q\"",
+                                              "back\\slash",
+                                              "tab\tinside",
+                                              "trailing ",
+                                              " leading",
+                                              "em \xe2\x80\x94 dash",
+                                              "ctrl\x01char",
+                                              "line1\nline2",
+                                              "line1\n",
+                                              "line1\n\nline3\n",
+                                              "\n\nleading newlines",
+                                              "trailing newlines\n\n",
+                                              "  indented\nblock",
+                                              "crlf\r\nline",
+                                              "blank\n   \nline",
+                                              "ends with colon:",
+                                              "%percent",
+                                              "@at",
+                                              "`tick",
+                                              "|pipe",
+                                              ">gt",
+                                              "?q",
+                                              ",comma",
+                                              "$VAR and more",
+                                              "k8s-name:value",
+                                              "http://example.com:8080/path?x=1#frag"};
     json::object config;
     json::array list;
     for (std::size_t i = 0; i < strings.size(); ++i) {
@@ -1144,8 +1230,8 @@ void TestDeclarative::exportAwkwardValues() {
     }
     config["list"] = list;
     config["odd keys"] = json::object{{"", 1}, {"yes", 2}, {"a: b", 3}, {"1", 4}, {"- x", 5}};
-    config["numbers"] = json::array{0, -1, 1.5, 1e300, 1209600.0, -0.25, 9007199254740993LL,
-                                    18446744073709551615ULL, 1e-7};
+    config["numbers"] = json::array{
+        0, -1, 1.5, 1e300, 1209600.0, -0.25, 9007199254740993LL, 18446744073709551615ULL, 1e-7};
     config["nested"] = json::array{json::array{1, 2}, json::array{}, json::object{},
                                    json::array{json::object{{"a", nullptr}}}};
     config["nothing"] = nullptr;
@@ -1154,14 +1240,15 @@ void TestDeclarative::exportAwkwardValues() {
     entities["plugins"].push_back(json::object{{"id", "0c0ffee0-0000-4000-8000-000000000001"},
                                                {"name", "my-own-plugin"},
                                                {"config", config}});
-    const auto loaded = parseText(declarative::exportConfig(entities,
-                                                            declarative::ExportFormat::Json));
+    const auto loaded =
+        parseText(declarative::exportConfig(entities, declarative::ExportFormat::Json));
     QVERIFY2(loaded.ok(), describe(loaded).constData());
     const json::object normalized = loaded.entities.at("plugins").front();
     for (const auto format : {declarative::ExportFormat::Yaml, declarative::ExportFormat::Json}) {
         const std::string text = declarative::exportConfig(loaded.entities, format);
         const auto reread = parseText(text);
-        QVERIFY2(reread.ok(), (describe(reread) + "\n" + QByteArray::fromStdString(text)).constData());
+        QVERIFY2(reread.ok(),
+                 (describe(reread) + "\n" + QByteArray::fromStdString(text)).constData());
         const auto& plugin = reread.entities.at("plugins").front();
         QVERIFY2(canonical(plugin.at("config")) == canonical(json::value(config)), text.c_str());
         QCOMPARE(canonical(plugin), canonical(normalized));
