@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 #include <vector>
 
@@ -42,9 +43,15 @@ void appendLua(std::string& out, const json::value& value) {
         break;
     case json::kind::int64:
     case json::kind::uint64:
-    case json::kind::double_:
         out += json::serialize(value);
         break;
+    case json::kind::double_: {
+        // Lua's tostring (%.14g), not Boost.JSON's exponent form ("5E-1").
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.14g", value.get_double());
+        out += buf;
+        break;
+    }
     case json::kind::array: {
         out += '{';
         bool first = true;

@@ -371,6 +371,8 @@ private slots:
         QTest::newRow("null and bool") << R"j({"b":null,"a":true})j" << R"j({a=true,b=null})j";
         QTest::newRow("nested") << R"j({"service":{"id":"abc"}})j" << R"j({service={id="abc"}})j";
         QTest::newRow("array") << R"j({"hosts":["a","b"]})j" << R"j({hosts={"a","b"}})j";
+        QTest::newRow("numbers") << R"j({"w":0.5,"p":8000,"t":1700000000.25})j"
+                                 << R"j({p=8000,t=1700000000.25,w=0.5})j";
         QTest::newRow("escapes quotes") << R"j({"k":"a\u0022b"})j" << "{k=\"a\\\"b\"}";
     }
     void luaLiterals() {
