@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <tuple>
+#include <vector>
 
 using namespace portico;
 namespace json = boost::json;
