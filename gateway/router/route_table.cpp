@@ -1,9 +1,13 @@
 #include "gateway/router/route_table.hpp"
 
+#include "gateway/router/prefix_trie.hpp"
+
 #include <re2/re2.h>
+#include <re2/set.h>
 
 #include <algorithm>
 #include <tuple>
+#include <unordered_map>
 
 namespace portico::router {
 
@@ -97,7 +101,207 @@ bool hostMatches(const HostMatcher& matcher, std::string_view host, std::uint16_
     return host == matcher.host;
 }
 
+// What every route looks at, computed once per request.
+struct PreparedRequest {
+    std::string host;  // lower case, without ":port"
+    std::uint16_t port = 0;  // from the Host header, else the listening port
+    std::string path;  // normalized
+};
+
+PreparedRequest prepare(const MatchRequest& request) {
+    PreparedRequest prepared;
+    prepared.host = lower(request.host);
+    prepared.port = request.port;
+    std::string& host = prepared.host;
+    if (auto colon = host.rfind(':');
+        colon != std::string::npos && host.find(']') == std::string::npos) {
+        try {
+            prepared.port = static_cast<std::uint16_t>(std::stoi(host.substr(colon + 1)));
+        } catch (...) {
+        }
+        host.resize(colon);
+    }
+    prepared.path = normalizePath(request.path);
+    return prepared;
+}
+
+// Whether one entry accepts the request: every configured attribute matches (§3.2). On success
+// fills result.route, matched_path and captures. The index and the scan share this check, so
+// they can differ only in which entries they try.
+bool accepts(const Route& route, const MatchRequest& request, const PreparedRequest& prepared,
+             Match& result) {
+    if (!route.protocols.empty() &&
+        std::find(route.protocols.begin(), route.protocols.end(), request.scheme) ==
+            route.protocols.end() &&
+        std::find(route.protocols.begin(), route.protocols.end(), "https") ==
+            route.protocols.end()) {
+        return false;
+    }
+    if (!route.methods.empty() &&
+        std::find(route.methods.begin(), route.methods.end(), request.method) ==
+            route.methods.end()) {
+        return false;
+    }
+    if (!route.hosts.empty() &&
+        std::none_of(route.hosts.begin(), route.hosts.end(), [&](const HostMatcher& matcher) {
+            return hostMatches(matcher, prepared.host, prepared.port);
+        })) {
+        return false;
+    }
+    for (const auto& matcher : route.headers) {
+        auto values = request.header_values ? request.header_values(matcher.name)
+                                            : std::vector<std::string_view>{};
+        bool any = false;
+        for (auto value : values) {
+            if (matcher.regex) {
+                any = RE2::PartialMatch(re2::StringPiece(value.data(), value.size()),
+                                        *matcher.regex);
+            } else {
+                auto lowered = lower(value);
+                any = std::find(matcher.values.begin(), matcher.values.end(), lowered) !=
+                      matcher.values.end();
+            }
+            if (any) {
+                break;
+            }
+        }
+        if (!any) {
+            return false;
+        }
+    }
+    const std::string& path = prepared.path;
+    if (!route.paths.empty()) {
+        const auto& matcher = route.paths.front();
+        if (matcher.regex) {
+            int groups = matcher.regex->NumberOfCapturingGroups();
+            std::vector<re2::StringPiece> pieces(static_cast<std::size_t>(groups) + 1);
+            if (!matcher.regex->Match(path, 0, path.size(), RE2::ANCHOR_START, pieces.data(),
+                                      groups + 1)) {
+                return false;
+            }
+            result.matched_path = std::string(pieces[0].data(), pieces[0].size());
+            for (int g = 1; g <= groups; ++g) {
+                const auto& piece = pieces[static_cast<std::size_t>(g)];
+                result.captures[std::to_string(g)] =
+                    piece.data() ? std::string(piece.data(), piece.size()) : std::string();
+            }
+            for (const auto& [name, index] : matcher.regex->NamedCapturingGroups()) {
+                const auto& piece = pieces[static_cast<std::size_t>(index)];
+                result.captures[name] =
+                    piece.data() ? std::string(piece.data(), piece.size()) : std::string();
+            }
+        } else {
+            if (path.compare(0, matcher.prefix.size(), matcher.prefix) != 0) {
+                return false;
+            }
+            result.matched_path = matcher.prefix;
+        }
+    }
+    result.route = &route;
+    return true;
+}
+
+// Below this many regex paths a bucket tries its regexes one by one (they are candidates
+// whenever the bucket is): a set costs a compiled program of its own.
+constexpr std::size_t kMinRegexSet = 4;
+
+// The entries that share one host key (an exact host, one wildcard pattern, or "no hosts"),
+// indexed by path. Entry numbers are positions in RouteTable::routes_, so lower wins.
+struct Bucket {
+    std::vector<std::uint32_t> always;  // no path, or a regex not in `regexes`
+    PrefixTrie prefixes;                // prefix paths
+    std::unique_ptr<RE2::Set> regexes;  // regex paths, anchored at the start like RE2 Match
+    std::vector<std::uint32_t> regex_entries;  // set index -> entry
+
+    void compile(const std::vector<Route>& routes, const std::vector<std::uint32_t>& entries) {
+        std::vector<std::uint32_t> regex_paths;
+        for (auto entry : entries) {
+            const Route& route = routes[entry];
+            if (route.paths.empty()) {
+                always.push_back(entry);
+            } else if (route.paths.front().regex) {
+                regex_paths.push_back(entry);
+            } else {
+                prefixes.insert(route.paths.front().prefix, entry);
+            }
+        }
+        if (regex_paths.size() >= kMinRegexSet) {
+            RE2::Options options;
+            options.set_log_errors(false);
+            // The set's DFA is one automaton for all its regexes: give it room to stay fast
+            // (memory is taken as states are met, not up front).
+            options.set_max_mem(std::min<std::int64_t>(
+                256 << 20, std::max<std::int64_t>(8 << 20, 64 * 1024 * static_cast<std::int64_t>(
+                                                                      regex_paths.size()))));
+            auto set = std::make_unique<RE2::Set>(options, RE2::ANCHOR_START);
+            for (auto entry : regex_paths) {
+                // The pattern RE2 compiled for this path, so the set accepts the same language.
+                if (set->Add(routes[entry].paths.front().regex->pattern(), nullptr) >= 0) {
+                    regex_entries.push_back(entry);
+                } else {
+                    always.push_back(entry);
+                }
+            }
+            if (!regex_entries.empty() && set->Compile()) {
+                regexes = std::move(set);
+            } else {
+                always.insert(always.end(), regex_entries.begin(), regex_entries.end());
+                regex_entries.clear();
+            }
+        } else {
+            always.insert(always.end(), regex_paths.begin(), regex_paths.end());
+        }
+    }
+
+    // Appends every entry of this bucket whose path may match `path` (a superset: entries are
+    // checked in full afterwards).
+    void collect(const std::string& path, std::vector<std::uint32_t>& out) const {
+        out.insert(out.end(), always.begin(), always.end());
+        prefixes.appendPrefixesOf(path, out);
+        if (regexes) {
+            std::vector<int> hits;
+            RE2::Set::ErrorInfo error{RE2::Set::kNoError};
+            if (regexes->Match(path, &hits, &error)) {
+                for (int hit : hits) {
+                    out.push_back(regex_entries[static_cast<std::size_t>(hit)]);
+                }
+            } else if (error.kind != RE2::Set::kNoError) {
+                // The DFA ran out of memory: fall back to trying each regex.
+                out.insert(out.end(), regex_entries.begin(), regex_entries.end());
+            }
+        }
+    }
+};
+
 }  // namespace
+
+// Candidate entries for a request: the buckets of its host (exact, every wildcard pattern that
+// fits it) and the bucket of routes without hosts, each narrowed by path.
+struct RouteTable::Index {
+    std::vector<Bucket> buckets;
+    std::unordered_map<std::string, std::uint32_t> exact;  // host without port -> bucket
+    PrefixTrie wildcard_suffixes;  // "*.example.com" stored as reversed ".example.com" -> bucket
+    PrefixTrie wildcard_prefixes;  // "example.*" stored as "example." -> bucket
+    std::uint32_t hostless = 0;
+
+    void collect(const PreparedRequest& request, std::vector<std::uint32_t>& out) const {
+        std::vector<std::uint32_t> visit;
+        if (auto it = exact.find(request.host); it != exact.end()) {
+            visit.push_back(it->second);
+        }
+        if (!wildcard_suffixes.empty()) {
+            std::string reversed(request.host.rbegin(), request.host.rend());
+            wildcard_suffixes.appendPrefixesOf(reversed, visit);
+        }
+        if (!wildcard_prefixes.empty()) {
+            wildcard_prefixes.appendPrefixesOf(request.host, visit);
+        }
+        visit.push_back(hostless);
+        for (auto bucket : visit) {
+            buckets[bucket].collect(request.path, out);
+        }
+    }
+};
 
 std::string toRe2Syntax(std::string_view pattern) {
     std::string out;
@@ -300,102 +504,92 @@ RouteTable RouteTable::build(const std::vector<json::object>& routes,
         ordered.push_back(std::move(copy));
     }
     table.routes_ = std::move(ordered);
+
+    // Bucket every entry under each of its host keys (ports are checked later, with the rest).
+    auto index = std::make_shared<Index>();
+    std::vector<std::vector<std::uint32_t>> members(1);  // members[0]: routes without hosts
+    std::unordered_map<std::string, std::uint32_t> wildcard_buckets;
+    auto bucketFor = [&members](std::unordered_map<std::string, std::uint32_t>& keys,
+                                const std::string& key, bool& created) {
+        auto [it, inserted] = keys.try_emplace(key, static_cast<std::uint32_t>(members.size()));
+        if (inserted) {
+            members.emplace_back();
+        }
+        created = inserted;
+        return it->second;
+    };
+    for (std::size_t e = 0; e < table.routes_.size(); ++e) {
+        const Route& route = table.routes_[e];
+        auto entry = static_cast<std::uint32_t>(e);
+        auto add = [&members, entry](std::uint32_t bucket) {
+            auto& list = members[bucket];
+            if (list.empty() || list.back() != entry) {
+                list.push_back(entry);
+            }
+        };
+        if (route.hosts.empty()) {
+            add(index->hostless);
+            continue;
+        }
+        for (const auto& matcher : route.hosts) {
+            bool created = false;
+            if (matcher.wildcard_prefix) {
+                auto bucket = bucketFor(wildcard_buckets, matcher.host, created);
+                if (created) {
+                    std::string suffix = matcher.host.substr(1);
+                    index->wildcard_suffixes.insert(std::string(suffix.rbegin(), suffix.rend()),
+                                                    bucket);
+                }
+                add(bucket);
+            } else if (matcher.wildcard_suffix) {
+                auto bucket = bucketFor(wildcard_buckets, matcher.host, created);
+                if (created) {
+                    index->wildcard_prefixes.insert(
+                        std::string_view(matcher.host).substr(0, matcher.host.size() - 1), bucket);
+                }
+                add(bucket);
+            } else {
+                add(bucketFor(index->exact, matcher.host, created));
+            }
+        }
+    }
+    index->buckets.resize(members.size());
+    for (std::size_t b = 0; b < members.size(); ++b) {
+        index->buckets[b].compile(table.routes_, members[b]);
+    }
+    table.index_ = std::move(index);
     return table;
 }
 
 std::optional<Match> RouteTable::match(const MatchRequest& request) const {
-    std::string host = lower(request.host);
-    std::uint16_t port = request.port;
-    if (auto colon = host.rfind(':'); colon != std::string::npos && host.find(']') == std::string::npos) {
-        try {
-            port = static_cast<std::uint16_t>(std::stoi(host.substr(colon + 1)));
-        } catch (...) {
-        }
-        host.resize(colon);
+    if (!index_) {
+        return std::nullopt;
     }
-    std::string path = normalizePath(request.path);
-    for (const auto& route : routes_) {
-        if (!route.protocols.empty() &&
-            std::find(route.protocols.begin(), route.protocols.end(), request.scheme) ==
-                route.protocols.end() &&
-            std::find(route.protocols.begin(), route.protocols.end(), "https") ==
-                route.protocols.end()) {
-            continue;
-        }
-        if (!route.methods.empty() &&
-            std::find(route.methods.begin(), route.methods.end(), request.method) ==
-                route.methods.end()) {
-            continue;
-        }
-        if (!route.hosts.empty()) {
-            bool any = false;
-            for (const auto& matcher : route.hosts) {
-                if (hostMatches(matcher, host, port)) {
-                    any = true;
-                    break;
-                }
-            }
-            if (!any) {
-                continue;
-            }
-        }
-        bool headers_ok = true;
-        for (const auto& matcher : route.headers) {
-            auto values = request.header_values ? request.header_values(matcher.name)
-                                                : std::vector<std::string_view>{};
-            bool any = false;
-            for (auto value : values) {
-                if (matcher.regex) {
-                    any = RE2::PartialMatch(re2::StringPiece(value.data(), value.size()),
-                                            *matcher.regex);
-                } else {
-                    auto lowered = lower(value);
-                    any = std::find(matcher.values.begin(), matcher.values.end(), lowered) !=
-                          matcher.values.end();
-                }
-                if (any) {
-                    break;
-                }
-            }
-            if (!any) {
-                headers_ok = false;
-                break;
-            }
-        }
-        if (!headers_ok) {
-            continue;
-        }
+    PreparedRequest prepared = prepare(request);
+    std::vector<std::uint32_t> candidates;
+    candidates.reserve(16);
+    index_->collect(prepared, candidates);
+    // An entry may come from two buckets (two of its hosts fit); lower numbers win.
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    for (auto entry : candidates) {
         Match result;
-        result.route = &route;
-        if (!route.paths.empty()) {
-            const auto& matcher = route.paths.front();
-            if (matcher.regex) {
-                int groups = matcher.regex->NumberOfCapturingGroups();
-                std::vector<re2::StringPiece> pieces(static_cast<std::size_t>(groups) + 1);
-                if (!matcher.regex->Match(path, 0, path.size(), RE2::ANCHOR_START, pieces.data(),
-                                          groups + 1)) {
-                    continue;
-                }
-                result.matched_path = std::string(pieces[0].data(), pieces[0].size());
-                for (int g = 1; g <= groups; ++g) {
-                    const auto& piece = pieces[static_cast<std::size_t>(g)];
-                    result.captures[std::to_string(g)] =
-                        piece.data() ? std::string(piece.data(), piece.size()) : std::string();
-                }
-                for (const auto& [name, index] : matcher.regex->NamedCapturingGroups()) {
-                    const auto& piece = pieces[static_cast<std::size_t>(index)];
-                    result.captures[name] =
-                        piece.data() ? std::string(piece.data(), piece.size()) : std::string();
-                }
-            } else {
-                if (path.compare(0, matcher.prefix.size(), matcher.prefix) != 0) {
-                    continue;
-                }
-                result.matched_path = matcher.prefix;
-            }
+        if (accepts(routes_[entry], request, prepared, result)) {
+            result.normalized_path = std::move(prepared.path);
+            return result;
         }
-        result.normalized_path = std::move(path);
-        return result;
+    }
+    return std::nullopt;
+}
+
+std::optional<Match> RouteTable::matchByScan(const MatchRequest& request) const {
+    PreparedRequest prepared = prepare(request);
+    for (const auto& route : routes_) {
+        Match result;
+        if (accepts(route, request, prepared, result)) {
+            result.normalized_path = std::move(prepared.path);
+            return result;
+        }
     }
     return std::nullopt;
 }

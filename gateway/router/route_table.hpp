@@ -74,18 +74,37 @@ struct Match {
     std::map<std::string, std::string> captures;
 };
 
+// The compiled routes of one configuration. Matching costs about the same for 10 routes as for
+// 10,000: candidates come from an index (a hash of exact hosts, tries over wildcard hosts, and per
+// host bucket a trie over prefix paths and one RE2::Set over regex paths), and only those few
+// are checked against every attribute, in priority order. Immutable once built; copies share
+// the index.
 class RouteTable {
 public:
     // Compiles routes given as normalized entities (see schema). Routes whose regex fails to
-    // compile are skipped and reported in `errors`.
+    // compile are skipped and reported in `errors`. Throws only on malformed entities (a host
+    // port that is not a number), which schema validation rejects first.
     static RouteTable build(const std::vector<boost::json::object>& routes,
                             std::vector<std::string>* errors = nullptr);
 
+    // The highest-priority route that accepts the request (kong-compat.md §3.2, §3.3), or none.
+    // Const and thread-safe: call it from every worker at once. `header_values` is called only
+    // for the few candidate routes that have headers.
     std::optional<Match> match(const MatchRequest& request) const;
+
+    // The same answer as match(), found by trying every route in priority order: the plain
+    // specification that the index is tested against. For tests and benchmarks, never the
+    // request path (its cost grows with the number of routes).
+    std::optional<Match> matchByScan(const MatchRequest& request) const;
+
+    // Number of entries: one per path of each route (a route without paths counts once).
     std::size_t size() const { return routes_.size(); }
 
 private:
-    std::vector<Route> routes_;  // sorted by priority, highest first
+    struct Index;
+
+    std::vector<Route> routes_;            // one per entry, sorted by priority, highest first
+    std::shared_ptr<const Index> index_;   // entry numbers are positions in routes_
 };
 
 // Normalizes a request path as Kong does before matching: percent-encodings of unreserved
