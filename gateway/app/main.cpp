@@ -4,6 +4,7 @@
 #include "common/declarative.hpp"
 #include "common/validation.hpp"
 #include "gateway/admin/admin_api.hpp"
+#include "gateway/admin/traffic_api.hpp"
 #include "gateway/config/config_snapshot.hpp"
 #include "gateway/core/logging.hpp"
 #include "gateway/core/settings.hpp"
@@ -218,6 +219,8 @@ int commandStart(const Options& options) {
 
     proxy::SnapshotHolder snapshots;
     proxy::ProxyStats stats;
+    proxy::TrafficRing traffic;
+    proxy::Metrics metrics;
     boost::asio::io_context control;
 
     auto rebuild = [&]() {
@@ -265,9 +268,18 @@ int commandStart(const Options& options) {
             {"connections_accepted", stats.connections_accepted.load()},
             {"connections_handled", stats.connections_accepted.load()},
             {"connections_active", stats.connections_active.load()},
-            {"total_requests", stats.total_requests.load()}};
+            {"connections_waiting", stats.connections_waiting.load()},
+            {"connections_reading", stats.requests_in_flight.load()},
+            {"total_requests", stats.total_requests.load()},
+            {"upstream_connections_opened", stats.upstream_connections_opened.load()},
+            {"upstream_connections_reused", stats.upstream_connections_reused.load()}};
     };
     hooks.served_revision = [&snapshots]() { return snapshots.load()->revision; };
+    hooks.extension = [&traffic, &metrics](const http::HttpRequest& request,
+                                           const std::vector<std::string>& segments,
+                                           std::string& allow) {
+        return admin::handleTrafficEndpoint(traffic, metrics, request, segments, allow);
+    };
     admin::AdminApi api(*store, settings, node, hooks);
 
     http::ServerLimits limits;
@@ -281,7 +293,8 @@ int commandStart(const Options& options) {
                 limits, "admin_listen"));
         }
         if (!settings.proxy_listen.empty()) {
-            proxy_server = std::make_unique<proxy::ProxyServer>(settings, snapshots, stats);
+            proxy_server = std::make_unique<proxy::ProxyServer>(settings, snapshots, stats,
+                                                                &traffic, &metrics);
         }
     } catch (const std::system_error& e) {
         log->critical("{}: {}", e.what(), e.code().message());

@@ -1,5 +1,7 @@
 #include "gateway/core/settings.hpp"
 
+#include "gateway/core/ip_matcher.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -211,12 +213,40 @@ const std::vector<KeyInfo>& keyTable() {
         {"admin_access_log", "off", stringSetter(&Settings::admin_access_log)},
         {"trusted_ips", "",
          [](Settings& s, const std::string& v) {
-             s.trusted_ips = splitList(v);
+             auto list = splitList(v);
+             IpMatcher matcher;
+             std::string error;
+             if (!matcher.parse(list, &error)) {
+                 return error;
+             }
+             s.trusted_ips = std::move(list);
              return std::string();
          }},
         {"real_ip_header", "X-Real-IP", stringSetter(&Settings::real_ip_header)},
         {"admin_body_max_size", "1048576",
          unsignedSetter(&Settings::admin_body_max_size, 1, 1024UL * 1024 * 1024)},
+        {"proxy_access_log_format", "combined",
+         oneOfSetter(&Settings::proxy_access_log_format, {"combined", "json"})},
+        {"client_max_body_size", "0",
+         unsignedSetter(&Settings::client_max_body_size, 0, 1UL << 50)},
+        {"client_header_max_size", "32768",
+         unsignedSetter(&Settings::client_header_max_size, 1024, 1024UL * 1024)},
+        {"client_uri_max_length", "8192",
+         unsignedSetter(&Settings::client_uri_max_length, 64, 1024UL * 1024)},
+        {"client_header_timeout", "60", unsignedSetter(&Settings::client_header_timeout, 1, 3600)},
+        {"client_body_timeout", "60", unsignedSetter(&Settings::client_body_timeout, 1, 3600)},
+        {"keepalive_timeout", "75", unsignedSetter(&Settings::keepalive_timeout, 1, 3600)},
+        {"keepalive_requests", "10000",
+         unsignedSetter(&Settings::keepalive_requests, 1, 1000000000)},
+        {"buffered_body_max_size", "1048576",
+         unsignedSetter(&Settings::buffered_body_max_size, 0, 1024UL * 1024 * 1024)},
+        {"upstream_keepalive_pool_size", "512",
+         unsignedSetter(&Settings::upstream_keepalive_pool_size, 0, 100000)},
+        {"upstream_keepalive_max_requests", "10000",
+         unsignedSetter(&Settings::upstream_keepalive_max_requests, 1, 1000000000)},
+        {"upstream_keepalive_idle_timeout", "60",
+         unsignedSetter(&Settings::upstream_keepalive_idle_timeout, 1, 86400)},
+        {"dns_cache_ttl", "30", unsignedSetter(&Settings::dns_cache_ttl, 0, 86400)},
     };
     return table;
 }
@@ -431,6 +461,19 @@ std::map<std::string, std::string> sanitizedSettings(const Settings& s) {
         {"trusted_ips", trusted},
         {"real_ip_header", s.real_ip_header},
         {"admin_body_max_size", std::to_string(s.admin_body_max_size)},
+        {"proxy_access_log_format", s.proxy_access_log_format},
+        {"client_max_body_size", std::to_string(s.client_max_body_size)},
+        {"client_header_max_size", std::to_string(s.client_header_max_size)},
+        {"client_uri_max_length", std::to_string(s.client_uri_max_length)},
+        {"client_header_timeout", std::to_string(s.client_header_timeout)},
+        {"client_body_timeout", std::to_string(s.client_body_timeout)},
+        {"keepalive_timeout", std::to_string(s.keepalive_timeout)},
+        {"keepalive_requests", std::to_string(s.keepalive_requests)},
+        {"buffered_body_max_size", std::to_string(s.buffered_body_max_size)},
+        {"upstream_keepalive_pool_size", std::to_string(s.upstream_keepalive_pool_size)},
+        {"upstream_keepalive_max_requests", std::to_string(s.upstream_keepalive_max_requests)},
+        {"upstream_keepalive_idle_timeout", std::to_string(s.upstream_keepalive_idle_timeout)},
+        {"dns_cache_ttl", std::to_string(s.dns_cache_ttl)},
     };
 }
 

@@ -41,6 +41,24 @@ struct Settings {
     std::vector<std::string> trusted_ips;
     std::string real_ip_header = "X-Real-IP";
     std::size_t admin_body_max_size = 1024 * 1024;  // bytes; larger bodies get 413
+    std::string proxy_access_log_format = "combined";  // combined | json
+
+    // Client side of the proxy (nginx's names in spirit).
+    std::size_t client_max_body_size = 0;            // bytes; 0 = unlimited; larger: 413
+    std::size_t client_header_max_size = 32 * 1024;  // request line + headers; larger: 431
+    std::size_t client_uri_max_length = 8 * 1024;    // larger: 414
+    unsigned client_header_timeout = 60;             // seconds to receive the header block
+    unsigned client_body_timeout = 60;               // seconds between body reads
+    unsigned keepalive_timeout = 75;                 // seconds a client connection may idle
+    unsigned keepalive_requests = 10000;             // requests per client connection
+    std::size_t buffered_body_max_size = 1024 * 1024;  // bodies up to this are buffered (and
+                                                       // may be retried); larger ones stream
+
+    // Upstream connection pools, per worker and per address (Kong's upstream_keepalive_*).
+    unsigned upstream_keepalive_pool_size = 512;
+    unsigned upstream_keepalive_max_requests = 10000;
+    unsigned upstream_keepalive_idle_timeout = 60;  // seconds
+    unsigned dns_cache_ttl = 30;                    // seconds a resolved service host is reused
 
     // Where each value came from, for `portico check` and GET / "configuration".
     std::map<std::string, std::string> sources;

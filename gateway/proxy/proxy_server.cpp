@@ -1,26 +1,38 @@
 #include "gateway/proxy/proxy_server.hpp"
 
+#include "gateway/core/ip_matcher.hpp"
 #include "gateway/core/logging.hpp"
 #include "gateway/http/http_message.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/json/serialize.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 
-#include <array>
+#include <deque>
 #include <filesystem>
 #include <random>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <sys/socket.h>
 
 namespace portico::proxy {
 
@@ -29,11 +41,14 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+using boost::system::error_code;
 
 namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+constexpr const char* kVersion = "0.1.0";
 constexpr const char* kVia = "1.1 portico/0.1.0";
+constexpr std::size_t kRelayChunk = 64 * 1024;
 
 std::string newRequestId() {
     thread_local std::mt19937_64 engine{std::random_device{}()};
@@ -48,6 +63,15 @@ std::string newRequestId() {
     return id;
 }
 
+double unixNow() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+double millisSince(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
 std::string jsonEscape(std::string_view text) {
     std::string out;
     for (char c : text) {
@@ -57,6 +81,89 @@ std::string jsonEscape(std::string_view text) {
         out += c;
     }
     return out;
+}
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+// Tokens of a comma-separated header value, lower case.
+std::vector<std::string> tokens(std::string_view value) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= value.size()) {
+        auto end = value.find(',', start);
+        if (end == std::string_view::npos) {
+            end = value.size();
+        }
+        auto token = value.substr(start, end - start);
+        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) {
+            token.remove_prefix(1);
+        }
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
+            token.remove_suffix(1);
+        }
+        if (!token.empty()) {
+            out.push_back(lower(token));
+        }
+        start = end + 1;
+    }
+    return out;
+}
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) plus the names listed in the message's Connection.
+template <class Fields>
+std::unordered_set<std::string> hopByHop(const Fields& fields) {
+    std::unordered_set<std::string> names = {"connection", "keep-alive",        "proxy-connection",
+                                             "te",         "trailer",           "transfer-encoding",
+                                             "upgrade",    "proxy-authenticate"};
+    for (auto it = fields.find(bhttp::field::connection); it != fields.end() &&
+                                                           it->name() == bhttp::field::connection;
+         ++it) {
+        for (auto& token : tokens(it->value())) {
+            names.insert(token);
+        }
+    }
+    return names;
+}
+
+enum class ErrorClass { None, DnsError, ConnectRefused, ConnectTimeout, WriteTimeout, ReadTimeout,
+                        Reset, InvalidResponse };
+
+const char* toString(ErrorClass error) {
+    switch (error) {
+        case ErrorClass::None: return "";
+        case ErrorClass::DnsError: return "dns_error";
+        case ErrorClass::ConnectRefused: return "connect_refused";
+        case ErrorClass::ConnectTimeout: return "connect_timeout";
+        case ErrorClass::WriteTimeout: return "write_timeout";
+        case ErrorClass::ReadTimeout: return "read_timeout";
+        case ErrorClass::Reset: return "reset";
+        case ErrorClass::InvalidResponse: return "invalid_response";
+    }
+    return "";
+}
+
+bool isTimeout(ErrorClass error) {
+    return error == ErrorClass::ConnectTimeout || error == ErrorClass::WriteTimeout ||
+           error == ErrorClass::ReadTimeout;
+}
+
+// Whether a connection that sat idle in the pool was closed by the upstream meanwhile.
+bool closedByPeer(tcp::socket& socket) {
+    char byte;
+    auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) {
+        return true;  // orderly shutdown
+    }
+    if (n > 0) {
+        return true;  // unexpected data on an idle connection: do not reuse it
+    }
+    return !(errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 // Gateway-made errors: JSON by default, text or HTML when the client's Accept prefers them.
@@ -79,27 +186,102 @@ bhttp::response<bhttp::string_body> gatewayError(int status, std::string_view me
         response.body() = "{\"message\":\"" + jsonEscape(message) + "\",\"request_id\":\"" +
                           request_id + "\"}";
     }
-    response.set(bhttp::field::server, "portico/0.1.0");
+    response.set(bhttp::field::server, std::string("portico/") + kVersion);
     response.set("X-Kong-Request-Id", request_id);
     response.prepare_payload();
     return response;
 }
 
-bool isHopByHop(std::string_view name) {
-    static const std::array<std::string_view, 9> kHop = {
-        "connection", "keep-alive",        "proxy-connection", "proxy-authenticate",
-        "te",         "trailer",           "transfer-encoding", "upgrade",
-        "proxy-authorization"};
-    for (auto hop : kHop) {
-        if (http::iequals(name, hop)) {
-            return true;
+// Relays a message body from `from` (whose header `parser` has read) to `to`, writing `out`'s
+// header first. Memory stays at one chunk whatever the body size. `body_bytes` counts what was
+// relayed. Returns {read error, write error}.
+template <bool isRequest>
+asio::awaitable<std::pair<error_code, error_code>> relay(
+    beast::tcp_stream& from, beast::flat_buffer& from_buffer,
+    bhttp::parser<isRequest, bhttp::buffer_body>& parser, beast::tcp_stream& to,
+    bhttp::message<isRequest, bhttp::buffer_body>& out, bool with_body,
+    std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout,
+    std::uint64_t& body_bytes) {
+    bhttp::serializer<isRequest, bhttp::buffer_body> serializer{out};
+    to.expires_after(write_timeout);
+    auto [header_ec, header_n] = co_await bhttp::async_write_header(to, serializer, kUseTuple);
+    (void)header_n;
+    if (header_ec) {
+        co_return std::make_pair(error_code{}, header_ec);
+    }
+    if (!with_body) {
+        co_return std::make_pair(error_code{}, error_code{});
+    }
+    std::unique_ptr<char[]> chunk(new char[kRelayChunk]);
+    while (!parser.is_done()) {
+        parser.get().body().data = chunk.get();
+        parser.get().body().size = kRelayChunk;
+        from.expires_after(read_timeout);
+        auto [read_ec, read_n] = co_await bhttp::async_read(from, from_buffer, parser, kUseTuple);
+        (void)read_n;
+        if (read_ec == bhttp::error::need_buffer) {
+            read_ec = {};
+        }
+        if (read_ec) {
+            co_return std::make_pair(read_ec, error_code{});
+        }
+        std::size_t got = kRelayChunk - parser.get().body().size;
+        body_bytes += got;
+        out.body().data = chunk.get();
+        out.body().size = got;
+        out.body().more = !parser.is_done();
+        to.expires_after(write_timeout);
+        auto [write_ec, write_n] = co_await bhttp::async_write(to, serializer, kUseTuple);
+        (void)write_n;
+        if (write_ec == bhttp::error::need_buffer) {
+            write_ec = {};
+        }
+        if (write_ec) {
+            co_return std::make_pair(error_code{}, write_ec);
         }
     }
-    return false;
+    if (!serializer.is_done()) {
+        out.body().data = nullptr;
+        out.body().size = 0;
+        out.body().more = false;
+        to.expires_after(write_timeout);
+        auto [write_ec, write_n] = co_await bhttp::async_write(to, serializer, kUseTuple);
+        (void)write_n;
+        if (write_ec && write_ec != bhttp::error::need_buffer) {
+            co_return std::make_pair(error_code{}, write_ec);
+        }
+    }
+    co_return std::make_pair(error_code{}, error_code{});
 }
 
-long long millisSince(Clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+// Copies bytes from `from` to `to` until either side closes or stays idle past `idle`.
+asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::chrono::milliseconds idle,
+                           std::uint64_t& bytes) {
+    std::unique_ptr<char[]> chunk(new char[16 * 1024]);
+    asio::steady_timer timer(from.get_executor());
+    for (;;) {
+        using namespace asio::experimental::awaitable_operators;
+        timer.expires_after(idle);
+        auto result = co_await (from.async_read_some(asio::buffer(chunk.get(), 16 * 1024),
+                                                     kUseTuple) ||
+                                timer.async_wait(kUseTuple));
+        if (result.index() == 1) {
+            break;  // idle too long
+        }
+        auto [read_ec, n] = std::get<0>(result);
+        if (read_ec || n == 0) {
+            break;
+        }
+        auto [write_ec, written] =
+            co_await asio::async_write(to, asio::buffer(chunk.get(), n), kUseTuple);
+        (void)written;
+        if (write_ec) {
+            break;
+        }
+        bytes += n;
+    }
+    error_code ignored;
+    to.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 }  // namespace
@@ -115,21 +297,45 @@ void SnapshotHolder::publish(std::shared_ptr<const config::ConfigSnapshot> snaps
 }
 
 struct ProxyServer::Impl {
+    // Idle upstream connections of one worker, per address. Worker thread only: no locks.
+    struct PooledConnection {
+        tcp::socket socket;
+        Clock::time_point idle_since;
+        unsigned uses = 0;
+    };
+
+    struct DnsEntry {
+        std::vector<tcp::endpoint> endpoints;
+        Clock::time_point expires;
+        std::size_t next = 0;  // round-robin over the addresses
+    };
+
     struct Worker {
         asio::io_context io{1};
         std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
         std::thread thread;
+        std::unordered_map<std::string, std::deque<PooledConnection>> pool;
+        std::size_t pooled = 0;
+        std::unordered_map<std::string, DnsEntry> dns;
+        std::unordered_set<beast::tcp_stream*> idle_clients;  // waiting for a next request
     };
 
     core::Settings settings_;
     SnapshotHolder& snapshots_;
     ProxyStats& stats_;
+    TrafficRing* traffic_;
+    Metrics* metrics_;
+    core::IpMatcher trusted_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::shared_ptr<spdlog::logger> access_log_;
     std::atomic<bool> stopping_{false};
+    std::atomic<bool> stopped_{false};
 
-    Impl(const core::Settings& settings, SnapshotHolder& snapshots, ProxyStats& stats)
-        : settings_(settings), snapshots_(snapshots), stats_(stats) {
+    Impl(const core::Settings& settings, SnapshotHolder& snapshots, ProxyStats& stats,
+         TrafficRing* traffic, Metrics* metrics)
+        : settings_(settings), snapshots_(snapshots), stats_(stats), traffic_(traffic),
+          metrics_(metrics) {
+        trusted_.parse(settings_.trusted_ips);
         if (settings_.proxy_access_log != "off") {
             auto path = settings_.underPrefix(settings_.proxy_access_log);
             std::filesystem::create_directories(std::filesystem::path(path).parent_path());
@@ -142,7 +348,15 @@ struct ProxyServer::Impl {
         for (unsigned i = 0; i < count; ++i) {
             auto worker = std::make_unique<Worker>();
             for (const auto& address : settings_.proxy_listen) {
-                worker->acceptors.push_back(bindAcceptor(worker->io, address));
+                // Port 0 in the settings: every worker shares the port the first one got.
+                core::ListenAddress bound = address;
+                if (bound.port == 0 && !workers_.empty()) {
+                    bound.port = workers_.front()
+                                     ->acceptors[worker->acceptors.size()]
+                                     ->local_endpoint()
+                                     .port();
+                }
+                worker->acceptors.push_back(bindAcceptor(worker->io, bound));
             }
             workers_.push_back(std::move(worker));
         }
@@ -150,7 +364,7 @@ struct ProxyServer::Impl {
 
     static std::unique_ptr<tcp::acceptor> bindAcceptor(asio::io_context& io,
                                                        const core::ListenAddress& address) {
-        boost::system::error_code ec;
+        error_code ec;
         auto ip = asio::ip::make_address(address.host, ec);
         if (ec) {
             throw std::system_error(ec, "proxy_listen: invalid address '" + address.host + "'");
@@ -161,6 +375,9 @@ struct ProxyServer::Impl {
         acceptor->set_option(asio::socket_base::reuse_address(true));
         int one = 1;
         ::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+        if (ip.is_v6()) {
+            acceptor->set_option(asio::ip::v6_only(true));
+        }
         acceptor->bind(endpoint, ec);
         if (ec) {
             throw std::system_error(ec, "proxy_listen: cannot listen on " + address.toString() +
@@ -170,9 +387,22 @@ struct ProxyServer::Impl {
         return acceptor;
     }
 
-    asio::awaitable<void> acceptLoop(tcp::acceptor& acceptor, std::uint16_t port) {
+    static void logFailure(std::exception_ptr e) {
+        if (!e) {
+            return;
+        }
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            core::logger("proxy")->error("session failed error={}", ex.what());
+        }
+    }
+
+    asio::awaitable<void> acceptLoop(Worker& worker, tcp::acceptor& acceptor, std::uint16_t port) {
         while (acceptor.is_open()) {
-            auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
+            auto accepted = co_await acceptor.async_accept(kUseTuple);
+            auto ec = std::get<0>(accepted);
+            auto socket = std::move(std::get<1>(accepted));
             if (ec) {
                 if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
                     break;
@@ -180,257 +410,813 @@ struct ProxyServer::Impl {
                 core::logger("proxy")->warn("accept failed error={}", ec);
                 continue;
             }
+            socket.set_option(tcp::no_delay(true), ec);
             stats_.connections_accepted++;
-            asio::co_spawn(acceptor.get_executor(), serve(std::move(socket), port),
-                           [](std::exception_ptr e) {
-                               if (e) {
-                                   try {
-                                       std::rethrow_exception(e);
-                                   } catch (const std::exception& ex) {
-                                       core::logger("proxy")->error("session failed error={}",
-                                                                    ex.what());
-                                   }
-                               }
-                           });
+            asio::co_spawn(acceptor.get_executor(), serve(worker, std::move(socket), port),
+                           logFailure);
         }
     }
 
-    struct Forwarded {
-        bhttp::response<bhttp::string_body> response;
-        int gateway_status = 0;  // non-zero: the gateway failed and answers itself
-        std::string message;
-        std::string address;
-        long long upstream_ms = 0;
+    // ---------------------------------------------------------------------------------------
+    // Upstream side: name resolution (cached per worker) and pooled connections.
+
+    asio::awaitable<std::vector<tcp::endpoint>> resolve(Worker& worker,
+                                                        const config::Service& service) {
+        error_code ec;
+        auto literal = asio::ip::make_address(service.host, ec);
+        if (!ec) {
+            co_return std::vector<tcp::endpoint>{tcp::endpoint(literal, service.port)};
+        }
+        std::string key = service.host + ":" + std::to_string(service.port);
+        auto now = Clock::now();
+        if (auto it = worker.dns.find(key); it != worker.dns.end() && it->second.expires > now) {
+            auto& entry = it->second;
+            // Rotate the starting address so several A records share the load.
+            std::vector<tcp::endpoint> rotated;
+            for (std::size_t i = 0; i < entry.endpoints.size(); ++i) {
+                rotated.push_back(entry.endpoints[(entry.next + i) % entry.endpoints.size()]);
+            }
+            entry.next = (entry.next + 1) % std::max<std::size_t>(1, entry.endpoints.size());
+            co_return rotated;
+        }
+        tcp::resolver resolver(co_await asio::this_coro::executor);
+        auto resolved =
+            co_await resolver.async_resolve(service.host, std::to_string(service.port), kUseTuple);
+        auto resolve_ec = std::get<0>(resolved);
+        const auto& results = std::get<1>(resolved);
+        std::vector<tcp::endpoint> endpoints;
+        if (!resolve_ec) {
+            for (const auto& result : results) {
+                endpoints.push_back(result.endpoint());
+            }
+        }
+        if (!endpoints.empty() && settings_.dns_cache_ttl > 0) {
+            worker.dns[key] = DnsEntry{endpoints,
+                                       now + std::chrono::seconds(settings_.dns_cache_ttl), 1};
+        }
+        co_return endpoints;
+    }
+
+    static std::string addressKey(const tcp::endpoint& endpoint) {
+        auto address = endpoint.address();
+        if (address.is_v6()) {
+            return "[" + address.to_string() + "]:" + std::to_string(endpoint.port());
+        }
+        return address.to_string() + ":" + std::to_string(endpoint.port());
+    }
+
+    std::optional<PooledConnection> takePooled(Worker& worker, const std::string& key) {
+        auto it = worker.pool.find(key);
+        if (it == worker.pool.end()) {
+            return std::nullopt;
+        }
+        auto& idle = it->second;
+        auto limit = std::chrono::seconds(settings_.upstream_keepalive_idle_timeout);
+        while (!idle.empty()) {
+            PooledConnection connection = std::move(idle.back());
+            idle.pop_back();
+            worker.pooled--;
+            if (Clock::now() - connection.idle_since < limit && !closedByPeer(connection.socket)) {
+                return connection;
+            }
+            error_code ignored;
+            connection.socket.close(ignored);
+        }
+        return std::nullopt;
+    }
+
+    void returnToPool(Worker& worker, const std::string& key, tcp::socket socket, unsigned uses) {
+        if (stopping_ || settings_.upstream_keepalive_pool_size == 0 ||
+            uses >= settings_.upstream_keepalive_max_requests) {
+            error_code ignored;
+            socket.close(ignored);
+            return;
+        }
+        auto& idle = worker.pool[key];
+        if (idle.size() >= settings_.upstream_keepalive_pool_size) {
+            error_code ignored;
+            idle.front().socket.close(ignored);
+            idle.pop_front();
+            worker.pooled--;
+        }
+        idle.push_back(PooledConnection{std::move(socket), Clock::now(), uses});
+        worker.pooled++;
+    }
+
+    struct Upstream {
+        Upstream(beast::tcp_stream s, std::string k, unsigned u, bool r)
+            : stream(std::move(s)), key(std::move(k)), uses(u), reused(r) {}
+        beast::tcp_stream stream;
+        std::string key;
+        unsigned uses = 0;
+        bool reused = false;
     };
 
-    // One try: resolve, connect, send, read the response, each with the service's deadlines.
-    asio::awaitable<Forwarded> forward(const config::Service& service,
-                                       bhttp::request<bhttp::string_body> upstream_request,
-                                       bool idempotent) {
-        Forwarded result;
+    // A connection to `endpoint`: a live pooled one, or a new one within connect_timeout. On
+    // failure returns null and sets `error` and `detail`. (Results are kept to simple types:
+    // GCC 12 mishandles aggregate temporaries of non-trivial types in coroutine frames.)
+    asio::awaitable<std::unique_ptr<Upstream>> connect(Worker& worker, tcp::endpoint endpoint,
+                                                       const config::Service& service,
+                                                       ErrorClass& error, std::string& detail) {
+        std::string key = addressKey(endpoint);
+        std::optional<PooledConnection> pooled = takePooled(worker, key);
+        if (pooled) {
+            stats_.upstream_connections_reused++;
+            std::unique_ptr<Upstream> upstream(
+                new Upstream(beast::tcp_stream(std::move(pooled->socket)), key, pooled->uses, true));
+            co_return upstream;
+        }
         auto executor = co_await asio::this_coro::executor;
-        tcp::resolver resolver(executor);
-        auto [resolve_ec, endpoints] = co_await resolver.async_resolve(
-            service.host, std::to_string(service.port), kUseTuple);
-        if (resolve_ec || endpoints.empty()) {
-            result.gateway_status = 503;
-            result.message = "name resolution failed";
-            co_return result;
+        std::unique_ptr<Upstream> upstream(new Upstream(beast::tcp_stream(executor), key, 0, false));
+        upstream->stream.expires_after(std::chrono::milliseconds(service.connect_timeout_ms));
+        auto [ec] = co_await upstream->stream.async_connect(endpoint, kUseTuple);
+        if (ec) {
+            detail = ec.message();
+            error = ec == beast::error::timeout ? ErrorClass::ConnectTimeout
+                                                : ErrorClass::ConnectRefused;
+            co_return nullptr;
         }
-        unsigned tries = service.retries + 1;
-        auto it = endpoints.begin();
-        for (unsigned attempt = 0; attempt < tries; ++attempt) {
-            auto endpoint = it->endpoint();
-            if (++it == endpoints.end()) {
-                it = endpoints.begin();
-            }
-            result.address = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-            auto started = Clock::now();
-            beast::tcp_stream stream(executor);
-            stream.expires_after(std::chrono::milliseconds(service.connect_timeout_ms));
-            auto [connect_ec] = co_await stream.async_connect(endpoint, kUseTuple);
-            if (connect_ec) {
-                result.gateway_status = connect_ec == beast::error::timeout ? 504 : 502;
-                continue;
-            }
-            stream.expires_after(std::chrono::milliseconds(service.write_timeout_ms));
-            auto [write_ec, written] = co_await bhttp::async_write(stream, upstream_request, kUseTuple);
-            (void)written;
-            if (write_ec) {
-                result.gateway_status = write_ec == beast::error::timeout ? 504 : 502;
-                if (!idempotent) {
-                    break;  // the request may have reached the upstream: never re-send it
+        boost::system::error_code ignored;
+        upstream->stream.socket().set_option(tcp::no_delay(true), ignored);
+        stats_.upstream_connections_opened++;
+        co_return upstream;
+    }
+
+    static ErrorClass classify(const error_code& ec, bool writing) {
+        if (ec == beast::error::timeout) {
+            return writing ? ErrorClass::WriteTimeout : ErrorClass::ReadTimeout;
+        }
+        if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+            ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
+            ec == bhttp::error::partial_message) {
+            return ErrorClass::Reset;
+        }
+        return ErrorClass::InvalidResponse;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // One client request.
+
+    struct RequestContext {
+        std::string request_id;
+        Clock::time_point received;
+        std::string peer;
+        bool trusted = false;
+        std::uint16_t port = 0;
+        TrafficRecord record;
+        Explanation explanation;
+        bool keep_alive = true;
+        double upstream_ms = 0;
+        double proxy_ms = 0;
+    };
+
+    // Writes a gateway-made error and fills in the record and the explanation.
+    asio::awaitable<bool> answerError(beast::tcp_stream& client, RequestContext& context,
+                                      int status, std::string_view message,
+                                      std::string_view accept, unsigned version,
+                                      std::string summary) {
+        auto response = gatewayError(status, message, context.request_id, accept, version);
+        response.set("X-Kong-Response-Latency",
+                     std::to_string(static_cast<long long>(millisSince(context.received))));
+        response.keep_alive(context.keep_alive && !stopping_);
+        context.record.status = status;
+        context.record.gateway_error = true;
+        context.record.bytes_out = response.body().size();
+        if (status >= 500) {
+            context.explanation.request_id = context.request_id;
+            context.explanation.time = context.record.time;
+            context.explanation.status = status;
+            context.explanation.message = std::string(message);
+            context.explanation.summary = std::move(summary);
+        }
+        client.expires_after(std::chrono::seconds(settings_.client_body_timeout));
+        auto [ec, n] = co_await bhttp::async_write(client, response, kUseTuple);
+        (void)n;
+        co_return !ec;
+    }
+
+    // Builds the upstream request header from the client's (kong-compat.md §4.1).
+    bhttp::request_header<> upstreamHeader(const bhttp::request_header<>& in,
+                                           const RequestContext& context,
+                                           const router::Match& match,
+                                           const config::Service& service,
+                                           const std::string& target, bool upgrade) {
+        bhttp::request_header<> out;
+        out.method_string(in.method_string());
+        out.target(target);
+        out.version(11);
+        auto hop = hopByHop(in);
+        std::string forwarded_for;
+        for (const auto& field : in) {
+            auto name = lower(field.name_string());
+            if (hop.count(name) != 0 || name == "host" || name == "proxy" ||
+                name == "x-forwarded-for" || name == "x-real-ip" || name == "via" ||
+                name == "expect" || name == "content-length") {
+                if (name == "x-forwarded-for") {
+                    forwarded_for += (forwarded_for.empty() ? "" : ", ") + std::string(field.value());
                 }
                 continue;
             }
-            beast::flat_buffer buffer;
-            bhttp::response_parser<bhttp::string_body> parser;
-            parser.body_limit(1024ULL * 1024 * 1024);
-            parser.header_limit(64 * 1024);
-            stream.expires_after(std::chrono::milliseconds(service.read_timeout_ms));
-            auto [read_ec, read] = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
-            (void)read;
-            result.upstream_ms = millisSince(started);
-            if (read_ec) {
-                result.gateway_status = read_ec == beast::error::timeout ? 504 : 502;
-                if (!idempotent) {
-                    break;
-                }
+            if (!context.trusted && name.rfind("x-forwarded-", 0) == 0) {
+                continue;  // only trusted peers may set these
+            }
+            if (name == "x-kong-request-id") {
                 continue;
             }
-            result.gateway_status = 0;
-            result.response = parser.release();
-            boost::system::error_code ignored;
-            stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            out.insert(field.name_string(), field.value());
+        }
+        std::string host(in[bhttp::field::host]);
+        bool default_port = service.port == 80 || service.port == 443;
+        out.set(bhttp::field::host,
+                match.route->preserve_host && !host.empty()
+                    ? host
+                    : service.host + (default_port ? "" : ":" + std::to_string(service.port)));
+        std::string real_ip = context.peer;
+        if (context.trusted) {
+            auto header = in.find(settings_.real_ip_header);
+            if (header != in.end() && !header->value().empty()) {
+                real_ip = std::string(header->value());
+            }
+        }
+        out.set("X-Real-IP", real_ip);
+        out.set("X-Forwarded-For",
+                forwarded_for.empty() ? context.peer : forwarded_for + ", " + context.peer);
+        auto keep_or = [&](const char* name, std::string value) {
+            if (!context.trusted || in.find(name) == in.end()) {
+                out.set(name, value);
+            }
+        };
+        std::string path(in.target().substr(0, in.target().find('?')));
+        keep_or("X-Forwarded-Proto", "http");
+        keep_or("X-Forwarded-Host", host.substr(0, host.rfind(':') == std::string::npos ||
+                                                           host.find(']') != std::string::npos
+                                                       ? host.size()
+                                                       : host.rfind(':')));
+        keep_or("X-Forwarded-Port", std::to_string(context.port));
+        keep_or("X-Forwarded-Path", path);
+        if (match.route->strip_path && match.matched_path.size() > 1 && !match.route->paths.empty() &&
+            !match.route->paths.front().regex) {
+            keep_or("X-Forwarded-Prefix", match.matched_path);
+        }
+        out.set("X-Kong-Request-Id", context.request_id);
+        std::string via(in[bhttp::field::via]);
+        out.set(bhttp::field::via, via.empty() ? std::string(kVia) : via + ", " + kVia);
+        if (upgrade) {
+            out.set(bhttp::field::connection, "Upgrade");
+            out.set(bhttp::field::upgrade, in[bhttp::field::upgrade]);
+        } else {
+            out.set(bhttp::field::connection, "keep-alive");
+        }
+        if (auto te = in.find(bhttp::field::te); te != in.end()) {
+            for (auto& token : tokens(te->value())) {
+                if (token == "trailers") {
+                    out.set(bhttp::field::te, "trailers");
+                }
+            }
+        }
+        return out;
+    }
+
+    // Reads the upstream's response header and relays the response to the client.
+    // Returns false when the client connection must be closed.
+    struct Relayed {
+        bool got_header = false;  // false: nothing was sent to the client, the try may be retried
+        ErrorClass error = ErrorClass::None;
+        std::string detail;
+        bool client_ok = true;
+        bool upstream_reusable = false;
+    };
+
+    asio::awaitable<Relayed> relayResponse(Worker& worker, beast::tcp_stream& client,
+                                           beast::flat_buffer& client_buffer, Upstream& upstream,
+                                           const config::Service& service, RequestContext& context,
+                                           bool head_request, unsigned client_version,
+                                           Clock::time_point try_started) {
+        Relayed result;
+        beast::flat_buffer upstream_buffer;
+        bhttp::response_parser<bhttp::buffer_body> parser;
+        parser.body_limit(boost::none);
+        parser.header_limit(64 * 1024);
+        if (head_request) {
+            parser.skip(true);
+        }
+        upstream.stream.expires_after(std::chrono::milliseconds(service.read_timeout_ms));
+        auto [header_ec, header_n] =
+            co_await bhttp::async_read_header(upstream.stream, upstream_buffer, parser, kUseTuple);
+        (void)header_n;
+        context.upstream_ms += millisSince(try_started);
+        if (header_ec) {
+            result.error = classify(header_ec, false);
+            result.detail = header_ec.message();
             co_return result;
         }
-        result.message = result.gateway_status == 504
-                             ? "The upstream server is timing out"
-                             : "An invalid response was received from the upstream server";
+        result.got_header = true;
+        auto& in = parser.get();
+        bhttp::response<bhttp::buffer_body> out;
+        out.version(client_version);
+        out.result(in.result_int());
+        out.reason(in.reason());
+        bool switching = in.result() == bhttp::status::switching_protocols;
+        auto hop = hopByHop(in);
+        for (const auto& field : in) {
+            auto name = lower(field.name_string());
+            if (hop.count(name) != 0 || name == "content-length") {
+                continue;
+            }
+            out.insert(field.name_string(), field.value());
+        }
+        std::string via(in[bhttp::field::via]);
+        out.set(bhttp::field::via, via.empty() ? std::string(kVia) : via + ", " + kVia);
+        out.set("X-Kong-Upstream-Latency",
+                std::to_string(static_cast<long long>(context.upstream_ms)));
+        out.set("X-Kong-Proxy-Latency", std::to_string(static_cast<long long>(context.proxy_ms)));
+        out.set("X-Kong-Request-Id", context.request_id);
+        if (in.find(bhttp::field::server) == in.end()) {
+            out.set(bhttp::field::server, std::string("portico/") + kVersion);
+        }
+        unsigned status = in.result_int();
+        bool bodyless = head_request || status / 100 == 1 || status == 204 || status == 304;
+        if (switching) {
+            out.set(bhttp::field::connection, "Upgrade");
+            out.set(bhttp::field::upgrade, in[bhttp::field::upgrade]);
+        } else if (auto length = parser.content_length()) {
+            out.content_length(*length);
+        } else if (!bodyless) {
+            if (client_version >= 11) {
+                out.chunked(true);
+            } else {
+                context.keep_alive = false;  // HTTP/1.0 client: the body ends with the connection
+            }
+        }
+        if (!switching) {
+            out.keep_alive(context.keep_alive && !stopping_);
+        }
+        context.record.status = static_cast<int>(status);
+        auto [read_ec, write_ec] = co_await relay<false>(
+            upstream.stream, upstream_buffer, parser, client, out, !bodyless && !switching,
+            std::chrono::milliseconds(service.read_timeout_ms),
+            std::chrono::seconds(settings_.client_body_timeout), context.record.bytes_out);
+        if (write_ec) {
+            result.client_ok = false;
+            co_return result;
+        }
+        if (read_ec) {
+            // The header already went out: all we can do is cut the client connection.
+            result.error = classify(read_ec, false);
+            result.detail = read_ec.message();
+            result.client_ok = false;
+            co_return result;
+        }
+        if (switching) {
+            co_await tunnel(client, client_buffer, upstream, upstream_buffer, service, context);
+            result.client_ok = false;
+            co_return result;
+        }
+        result.upstream_reusable = parser.is_done() && parser.keep_alive() && !head_request;
+        (void)worker;
         co_return result;
     }
 
-    asio::awaitable<void> serve(tcp::socket socket, std::uint16_t port) {
+    // After a 101: bytes flow both ways until either side closes.
+    asio::awaitable<void> tunnel(beast::tcp_stream& client, beast::flat_buffer& client_buffer,
+                                 Upstream& upstream, beast::flat_buffer& upstream_buffer,
+                                 const config::Service& service, RequestContext& context) {
+        // Bytes that arrived behind the headers belong to the tunnel.
+        if (upstream_buffer.size() > 0) {
+            co_await asio::async_write(client.socket(), upstream_buffer.data(), kUseTuple);
+            upstream_buffer.consume(upstream_buffer.size());
+        }
+        if (client_buffer.size() > 0) {
+            co_await asio::async_write(upstream.stream.socket(), client_buffer.data(), kUseTuple);
+            client_buffer.consume(client_buffer.size());
+        }
+        client.expires_never();
+        upstream.stream.expires_never();
+        auto idle = std::chrono::milliseconds(std::max(service.read_timeout_ms,
+                                                       settings_.keepalive_timeout * 1000));
+        using namespace asio::experimental::awaitable_operators;
+        std::uint64_t up = 0;
+        std::uint64_t down = 0;
+        co_await (pump(client.socket(), upstream.stream.socket(), idle, up) &&
+                  pump(upstream.stream.socket(), client.socket(), idle, down));
+        context.record.bytes_in += up;
+        context.record.bytes_out += down;
+    }
+
+    asio::awaitable<bool> handleRequest(Worker& worker, beast::tcp_stream& client,
+                                        beast::flat_buffer& buffer,
+                                        bhttp::request_parser<bhttp::empty_body>& header_parser,
+                                        RequestContext& context) {
+        auto& header = header_parser.get();
+        std::string accept(header[bhttp::field::accept]);
+        unsigned version = header.version();
+        context.keep_alive = header.keep_alive() && !stopping_;
+        std::string target(header.target());
+        auto query_at = target.find('?');
+        std::string path = target.substr(0, query_at);
+        std::string query = query_at == std::string::npos ? "" : target.substr(query_at);
+        std::string host(header[bhttp::field::host]);
+        context.record.method = std::string(header.method_string());
+        context.record.host = host;
+        context.record.path = path;
+
+        if (target.size() > settings_.client_uri_max_length) {
+            context.keep_alive = false;
+            co_return co_await answerError(client, context, 414, "URI too long", accept, version, {}) &&
+                false;
+        }
+        auto length = header_parser.content_length();
+        if (settings_.client_max_body_size != 0 && length &&
+            *length > settings_.client_max_body_size) {
+            context.keep_alive = false;
+            co_await answerError(client, context, 413, "Payload too large", accept, version, {});
+            co_return false;
+        }
+        bool chunked = header_parser.chunked();
+        bool has_body = chunked || (length && *length > 0);
+        bool upgrade = false;
+        if (auto connection = header.find(bhttp::field::connection); connection != header.end()) {
+            for (auto& token : tokens(connection->value())) {
+                upgrade = upgrade || token == "upgrade";
+            }
+        }
+        upgrade = upgrade && header.find(bhttp::field::upgrade) != header.end() && !has_body;
+
+        auto snapshot = snapshots_.load();
+        router::MatchRequest match_request;
+        match_request.method = header.method_string();
+        match_request.host = host;
+        match_request.port = context.port;
+        match_request.path = path;
+        match_request.header_values = [&header](std::string_view name) {
+            std::vector<std::string_view> values;
+            for (const auto& field : header) {
+                if (http::iequals(field.name_string(), name)) {
+                    values.push_back(field.value());
+                }
+            }
+            return values;
+        };
+        auto match = snapshot->routes.match(match_request);
+        const config::Service* service =
+            match ? snapshot->service(match->route->service_id) : nullptr;
+        if (match) {
+            context.record.route = match->route->name.empty() ? match->route->id : match->route->name;
+            context.explanation.route_id = match->route->id;
+            context.explanation.route_name = match->route->name;
+        }
+        if (service != nullptr) {
+            context.record.service = service->name.empty() ? service->id : service->name;
+            context.explanation.service_id = service->id;
+            context.explanation.service_name = service->name;
+            context.explanation.target = service->host + ":" + std::to_string(service->port);
+        }
+        if (!match || service == nullptr) {
+            // The body (if any) is not read: the connection cannot be reused after this answer.
+            if (has_body) {
+                context.keep_alive = false;
+            }
+            if (!match) {
+                co_return co_await answerError(client, context, 404,
+                                               "no Route matched with those values", accept,
+                                               version, {}) &&
+                    context.keep_alive;
+            }
+            co_return co_await answerError(
+                client, context, 503, "no Service found with those values", accept, version,
+                "route '" + context.record.route + "' has no service") &&
+                context.keep_alive;
+        }
+
+        // Expect: 100-continue is answered here, as nginx does; upstreams never see it.
+        if (auto expect = header.find(bhttp::field::expect);
+            expect != header.end() && http::iequals(expect->value(), "100-continue") && has_body) {
+            static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+            co_await asio::async_write(client.socket(), asio::buffer(kContinue), kUseTuple);
+        }
+
+        std::string upstream_target = router::upstreamPath(*match->route, *match, service->path) + query;
+        auto upstream_header = upstreamHeader(header, context, *match, *service, upstream_target,
+                                              upgrade);
+        auto method = header.method();
+        bool idempotent = method != bhttp::verb::post && method != bhttp::verb::patch &&
+                          method != bhttp::verb::lock;
+        bool head_request = method == bhttp::verb::head;
+        bool buffered = !has_body || (!chunked && length && *length <= settings_.buffered_body_max_size);
+
+        auto endpoints = co_await resolve(worker, *service);
+        if (endpoints.empty()) {
+            context.explanation.tries.push_back(
+                TryRecord{service->host, toString(ErrorClass::DnsError), "no address", 0});
+            if (has_body) {
+                context.keep_alive = false;
+            }
+            co_return co_await answerError(client, context, 503, "name resolution failed", accept,
+                                           version,
+                                           "the service host '" + service->host +
+                                               "' did not resolve to any address") &&
+                context.keep_alive;
+        }
+
+        unsigned tries = service->retries + 1;
+        ErrorClass last_error = ErrorClass::None;
+        context.proxy_ms = millisSince(context.received);
+
+        if (buffered) {
+            bhttp::request_parser<bhttp::string_body> body_parser{std::move(header_parser)};
+            body_parser.body_limit(settings_.buffered_body_max_size);
+            if (has_body) {
+                client.expires_after(std::chrono::seconds(settings_.client_body_timeout));
+                auto [body_ec, body_n] =
+                    co_await bhttp::async_read(client, buffer, body_parser, kUseTuple);
+                (void)body_n;
+                if (body_ec) {
+                    context.keep_alive = false;
+                    if (body_ec == beast::error::timeout) {
+                        co_await answerError(client, context, 408, "Request timeout", accept,
+                                             version, {});
+                    } else if (body_ec != asio::error::eof && body_ec != bhttp::error::end_of_stream &&
+                               body_ec != asio::error::connection_reset) {
+                        co_await answerError(client, context, 400, "Bad request", accept, version,
+                                             {});
+                    }
+                    co_return false;
+                }
+            }
+            bhttp::request<bhttp::string_body> upstream_request{std::move(upstream_header)};
+            upstream_request.body() = std::move(body_parser.get().body());
+            context.record.bytes_in = upstream_request.body().size();
+            if (has_body || method == bhttp::verb::post || method == bhttp::verb::put ||
+                method == bhttp::verb::patch) {
+                upstream_request.content_length(upstream_request.body().size());
+            }
+            for (unsigned attempt = 0; attempt < tries; ++attempt) {
+                const auto& endpoint = endpoints[attempt % endpoints.size()];
+                auto try_started = Clock::now();
+                TryRecord try_record;
+                try_record.address = addressKey(endpoint);
+                context.record.address = try_record.address;
+                ErrorClass connect_error = ErrorClass::None;
+                std::unique_ptr<Upstream> upstream = co_await connect(
+                    worker, endpoint, *service, connect_error, try_record.detail);
+                if (!upstream) {
+                    last_error = connect_error;
+                    try_record.error_class = toString(connect_error);
+                    try_record.duration_ms = millisSince(try_started);
+                    context.explanation.tries.push_back(std::move(try_record));
+                    continue;
+                }
+                upstream->stream.expires_after(std::chrono::milliseconds(service->write_timeout_ms));
+                auto [write_ec, write_n] =
+                    co_await bhttp::async_write(upstream->stream, upstream_request, kUseTuple);
+                (void)write_n;
+                if (write_ec) {
+                    last_error = classify(write_ec, true);
+                    try_record.error_class = toString(last_error);
+                    try_record.detail = write_ec.message();
+                    try_record.duration_ms = millisSince(try_started);
+                    context.explanation.tries.push_back(std::move(try_record));
+                    // A stale pooled connection never reached the upstream's application.
+                    if (!idempotent && !upstream->reused) {
+                        break;
+                    }
+                    continue;
+                }
+                auto relayed = co_await relayResponse(worker, client, buffer, *upstream, *service,
+                                                      context, head_request, version, try_started);
+                try_record.duration_ms = millisSince(try_started);
+                if (!relayed.got_header) {
+                    last_error = relayed.error;
+                    try_record.error_class = toString(relayed.error);
+                    try_record.detail = relayed.detail;
+                    context.explanation.tries.push_back(std::move(try_record));
+                    if (!idempotent) {
+                        break;  // the request reached the upstream: never send it twice
+                    }
+                    continue;
+                }
+                context.explanation.tries.push_back(std::move(try_record));
+                if (relayed.upstream_reusable) {
+                    returnToPool(worker, upstream->key, upstream->stream.release_socket(),
+                                 upstream->uses + 1);
+                }
+                co_return relayed.client_ok && context.keep_alive;
+            }
+        } else {
+            bhttp::request_parser<bhttp::buffer_body> body_parser{std::move(header_parser)};
+            if (settings_.client_max_body_size != 0) {
+                body_parser.body_limit(settings_.client_max_body_size);
+            } else {
+                body_parser.body_limit(boost::none);
+            }
+            // Only connection failures are retried: once the body streams, it cannot be replayed.
+            for (unsigned attempt = 0; attempt < tries; ++attempt) {
+                const auto& endpoint = endpoints[attempt % endpoints.size()];
+                auto try_started = Clock::now();
+                TryRecord try_record;
+                try_record.address = addressKey(endpoint);
+                context.record.address = try_record.address;
+                ErrorClass connect_error = ErrorClass::None;
+                std::unique_ptr<Upstream> upstream = co_await connect(
+                    worker, endpoint, *service, connect_error, try_record.detail);
+                if (!upstream) {
+                    last_error = connect_error;
+                    try_record.error_class = toString(connect_error);
+                    try_record.duration_ms = millisSince(try_started);
+                    context.explanation.tries.push_back(std::move(try_record));
+                    continue;
+                }
+                bhttp::request<bhttp::buffer_body> upstream_request{std::move(upstream_header)};
+                if (length) {
+                    upstream_request.content_length(*length);
+                } else {
+                    upstream_request.chunked(true);
+                }
+                auto [read_ec, write_ec] = co_await relay<true>(
+                    client, buffer, body_parser, upstream->stream, upstream_request, true,
+                    std::chrono::seconds(settings_.client_body_timeout),
+                    std::chrono::milliseconds(service->write_timeout_ms), context.record.bytes_in);
+                if (read_ec) {
+                    context.keep_alive = false;
+                    if (read_ec == bhttp::error::body_limit) {
+                        co_await answerError(client, context, 413, "Payload too large", accept,
+                                             version, {});
+                    } else if (read_ec == beast::error::timeout) {
+                        co_await answerError(client, context, 408, "Request timeout", accept,
+                                             version, {});
+                    } else if (read_ec != asio::error::eof && read_ec != bhttp::error::end_of_stream &&
+                               read_ec != asio::error::connection_reset &&
+                               read_ec != bhttp::error::partial_message) {
+                        co_await answerError(client, context, 400, "Bad request", accept, version,
+                                             {});
+                    }
+                    co_return false;
+                }
+                if (write_ec) {
+                    last_error = classify(write_ec, true);
+                    try_record.error_class = toString(last_error);
+                    try_record.detail = write_ec.message();
+                    try_record.duration_ms = millisSince(try_started);
+                    context.explanation.tries.push_back(std::move(try_record));
+                    context.keep_alive = false;  // the rest of the client's body is unread
+                    break;
+                }
+                auto relayed = co_await relayResponse(worker, client, buffer, *upstream, *service,
+                                                      context, head_request, version, try_started);
+                try_record.duration_ms = millisSince(try_started);
+                if (!relayed.got_header) {
+                    last_error = relayed.error;
+                    try_record.error_class = toString(relayed.error);
+                    try_record.detail = relayed.detail;
+                    context.explanation.tries.push_back(std::move(try_record));
+                    break;
+                }
+                context.explanation.tries.push_back(std::move(try_record));
+                if (relayed.upstream_reusable) {
+                    returnToPool(worker, upstream->key, upstream->stream.release_socket(),
+                                 upstream->uses + 1);
+                }
+                co_return relayed.client_ok && context.keep_alive;
+            }
+            if (!body_parser.is_done()) {
+                context.keep_alive = false;
+            }
+        }
+
+        int status = isTimeout(last_error) ? 504 : 502;
+        std::string message = status == 504
+                                  ? "The upstream server is timing out"
+                                  : "An invalid response was received from the upstream server";
+        std::string summary = std::to_string(context.explanation.tries.size()) + " of " +
+                              std::to_string(tries) + " tries to service '" +
+                              context.record.service + "' (" + context.explanation.target +
+                              ") failed; the last one with " + toString(last_error);
+        co_return co_await answerError(client, context, status, message, accept, version,
+                                       std::move(summary)) &&
+            context.keep_alive;
+    }
+
+    void finish(RequestContext& context) {
+        context.record.request_id = context.request_id;
+        context.record.latency_ms = millisSince(context.received);
+        context.record.upstream_latency_ms = context.upstream_ms;
+        context.record.proxy_latency_ms = context.proxy_ms;
+        if (access_log_) {
+            const auto& r = context.record;
+            if (settings_.proxy_access_log_format == "json") {
+                boost::json::object line{
+                    {"time", r.time},           {"request_id", r.request_id},
+                    {"client_ip", context.peer}, {"method", r.method},
+                    {"host", r.host},           {"path", r.path},
+                    {"route", r.route},         {"service", r.service},
+                    {"upstream", r.address},    {"status", r.status},
+                    {"bytes_in", r.bytes_in},   {"bytes_out", r.bytes_out},
+                    {"latency_ms", r.latency_ms},
+                    {"upstream_latency_ms", r.upstream_latency_ms}};
+                access_log_->info("{}", boost::json::serialize(line));
+            } else {
+                std::time_t seconds = static_cast<std::time_t>(r.time);
+                std::tm tm{};
+                ::gmtime_r(&seconds, &tm);
+                char stamp[64];
+                std::strftime(stamp, sizeof(stamp), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+                access_log_->info("{} - - [{}] \"{} {}\" {} {} \"-\" \"-\" request_id={} "
+                                  "route={} upstream={} latency_ms={:.3f}",
+                                  context.peer, stamp, r.method, r.path, r.status, r.bytes_out,
+                                  r.request_id, r.route.empty() ? "-" : r.route,
+                                  r.address.empty() ? "-" : r.address, r.latency_ms);
+            }
+        }
+        if (metrics_ != nullptr) {
+            metrics_->observe(context.record);
+        }
+        if (traffic_ != nullptr) {
+            if (!context.explanation.request_id.empty()) {
+                traffic_->explain(std::move(context.explanation));
+            }
+            traffic_->push(std::move(context.record));
+        }
+    }
+
+    asio::awaitable<void> serve(Worker& worker, tcp::socket socket, std::uint16_t port) {
         stats_.connections_active++;
         beast::tcp_stream stream(std::move(socket));
         beast::flat_buffer buffer;
         std::string peer;
         {
-            boost::system::error_code ec;
+            error_code ec;
             auto endpoint = stream.socket().remote_endpoint(ec);
             peer = ec ? std::string() : endpoint.address().to_string();
+            if (peer.rfind("::ffff:", 0) == 0) {
+                peer = peer.substr(7);
+            }
         }
+        bool trusted = trusted_.contains(peer);
+        unsigned served = 0;
         for (;;) {
-            bhttp::request_parser<bhttp::string_body> parser;
-            parser.header_limit(32 * 1024);
-            parser.body_limit(64ULL * 1024 * 1024);
-            stream.expires_after(std::chrono::seconds(60));
-            auto [read_ec, read] = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
-            (void)read;
-            auto received = Clock::now();
+            bhttp::request_parser<bhttp::empty_body> header_parser;
+            header_parser.header_limit(static_cast<std::uint32_t>(settings_.client_header_max_size));
+            header_parser.body_limit(boost::none);
+            stream.expires_after(std::chrono::seconds(served == 0 ? settings_.client_header_timeout
+                                                                  : settings_.keepalive_timeout));
+            worker.idle_clients.insert(&stream);
+            stats_.connections_waiting++;
+            auto [read_ec, read_n] =
+                co_await bhttp::async_read_header(stream, buffer, header_parser, kUseTuple);
+            (void)read_n;
+            stats_.connections_waiting--;
+            worker.idle_clients.erase(&stream);
             if (read_ec) {
                 if (read_ec == bhttp::error::end_of_stream || read_ec == asio::error::eof ||
-                    read_ec == beast::error::timeout || read_ec == asio::error::connection_reset) {
+                    read_ec == beast::error::timeout || read_ec == asio::error::connection_reset ||
+                    read_ec == asio::error::operation_aborted || read_ec == asio::error::bad_descriptor) {
                     break;
                 }
-                int status = read_ec == bhttp::error::header_limit ? 431
-                             : read_ec == bhttp::error::body_limit ? 413
-                                                                   : 400;
-                auto response = gatewayError(
-                    status,
-                    status == 431 ? "Request header or cookie too large"
-                    : status == 413 ? "Payload too large"
-                                    : "Bad request",
-                    newRequestId(), "", 11);
-                response.keep_alive(false);
-                co_await bhttp::async_write(stream, response, kUseTuple);
+                int status = read_ec == bhttp::error::header_limit ? 431 : 400;
+                RequestContext context;
+                context.request_id = newRequestId();
+                context.received = Clock::now();
+                context.peer = peer;
+                context.keep_alive = false;
+                co_await answerError(stream, context, status,
+                                     status == 431 ? "Request header or cookie too large"
+                                                   : "Bad request",
+                                     "", 11, {});
                 break;
             }
             stats_.total_requests++;
-            auto request = parser.release();
-            bool keep_alive = request.keep_alive();
-            std::string request_id = newRequestId();
-            std::string accept(request[bhttp::field::accept]);
-            auto snapshot = snapshots_.load();
-            std::string target(request.target());
-            auto query_at = target.find('?');
-            std::string path = target.substr(0, query_at);
-            std::string query = query_at == std::string::npos ? "" : target.substr(query_at);
-            std::string host(request[bhttp::field::host]);
-
-            router::MatchRequest match_request;
-            match_request.method = request.method_string();
-            match_request.host = host;
-            match_request.port = port;
-            match_request.path = path;
-            match_request.header_values = [&request](std::string_view name) {
-                std::vector<std::string_view> values;
-                for (const auto& field : request) {
-                    if (http::iequals(field.name_string(), name)) {
-                        values.push_back(field.value());
-                    }
-                }
-                return values;
-            };
-            auto match = snapshot->routes.match(match_request);
-            bhttp::response<bhttp::string_body> response;
-            std::string route_name;
-            std::string address;
-            if (!match) {
-                response = gatewayError(404, "no Route matched with those values", request_id,
-                                        accept, request.version());
-            } else if (const auto* service = snapshot->service(match->route->service_id);
-                       service == nullptr) {
-                response = gatewayError(503, "no Service found with those values", request_id,
-                                        accept, request.version());
-            } else {
-                route_name = match->route->name.empty() ? match->route->id : match->route->name;
-                bhttp::request<bhttp::string_body> upstream;
-                upstream.method_string(request.method_string());
-                upstream.version(11);
-                upstream.target(router::upstreamPath(*match->route, *match, service->path) + query);
-                std::string forwarded_for;
-                for (const auto& field : request) {
-                    if (isHopByHop(field.name_string()) || http::iequals(field.name_string(), "host")) {
-                        continue;
-                    }
-                    if (http::iequals(field.name_string(), "x-forwarded-for")) {
-                        forwarded_for = std::string(field.value());
-                        continue;
-                    }
-                    upstream.insert(field.name_string(), field.value());
-                }
-                bool default_port = service->port == 80 || service->port == 443;
-                upstream.set(bhttp::field::host,
-                             match->route->preserve_host && !host.empty()
-                                 ? host
-                                 : service->host +
-                                       (default_port ? "" : ":" + std::to_string(service->port)));
-                upstream.set("X-Real-IP", peer);
-                upstream.set("X-Forwarded-For",
-                             forwarded_for.empty() ? peer : forwarded_for + ", " + peer);
-                upstream.set("X-Forwarded-Proto", "http");
-                upstream.set("X-Forwarded-Host", host.substr(0, host.rfind(':')));
-                upstream.set("X-Forwarded-Port", std::to_string(port));
-                upstream.set("X-Forwarded-Path", path);
-                if (match->route->strip_path && match->matched_path.size() > 1) {
-                    upstream.set("X-Forwarded-Prefix", match->matched_path);
-                }
-                upstream.set("X-Kong-Request-Id", request_id);
-                upstream.set(bhttp::field::via, kVia);
-                upstream.keep_alive(false);
-                upstream.body() = std::move(request.body());
-                upstream.prepare_payload();
-                auto method = request.method();
-                bool idempotent = method != bhttp::verb::post && method != bhttp::verb::patch &&
-                                  method != bhttp::verb::lock;
-                auto proxy_ms = millisSince(received);
-                auto forwarded = co_await forward(*service, std::move(upstream), idempotent);
-                address = forwarded.address;
-                if (forwarded.gateway_status != 0) {
-                    response = gatewayError(forwarded.gateway_status, forwarded.message,
-                                            request_id, accept, request.version());
-                } else {
-                    response = std::move(forwarded.response);
-                    for (auto hop : {"Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade",
-                                     "Proxy-Connection", "Trailer"}) {
-                        response.erase(hop);
-                    }
-                    response.version(request.version());
-                    response.set(bhttp::field::via, kVia);
-                    response.set("X-Kong-Upstream-Latency", std::to_string(forwarded.upstream_ms));
-                    response.set("X-Kong-Proxy-Latency", std::to_string(proxy_ms));
-                    response.set("X-Kong-Request-Id", request_id);
-                    response.prepare_payload();
-                }
+            stats_.requests_in_flight++;
+            ++served;
+            RequestContext context;
+            context.received = Clock::now();
+            context.record.time = unixNow();
+            context.peer = peer;
+            context.trusted = trusted;
+            context.port = port;
+            std::string incoming_id(header_parser.get()["X-Kong-Request-Id"]);
+            context.request_id = trusted && !incoming_id.empty() && incoming_id.size() <= 128
+                                     ? incoming_id
+                                     : newRequestId();
+            if (served >= settings_.keepalive_requests) {
+                header_parser.get().keep_alive(false);
             }
-            response.keep_alive(keep_alive && !stopping_);
-            auto status = response.result_int();
-            auto bytes = response.body().size();
-            auto [write_ec, written] = co_await bhttp::async_write(stream, response, kUseTuple);
-            (void)written;
-            if (access_log_) {
-                access_log_->info("{} - - \"{} {} HTTP/{}.{}\" {} {} route={} upstream={} "
-                                  "request_id={} latency_ms={}",
-                                  peer, std::string(request.method_string()), target,
-                                  request.version() / 10, request.version() % 10, status, bytes,
-                                  route_name.empty() ? "-" : route_name,
-                                  address.empty() ? "-" : address, request_id,
-                                  millisSince(received));
-            }
-            if (write_ec || !keep_alive || stopping_) {
+            bool keep = co_await handleRequest(worker, stream, buffer, header_parser, context);
+            finish(context);
+            stats_.requests_in_flight--;
+            if (!keep || stopping_) {
                 break;
             }
         }
-        boost::system::error_code ignored;
+        error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream.socket().close(ignored);
         stats_.connections_active--;
     }
 };
 
 ProxyServer::ProxyServer(const core::Settings& settings, SnapshotHolder& snapshots,
-                         ProxyStats& stats)
-    : impl_(std::make_unique<Impl>(settings, snapshots, stats)) {}
+                         ProxyStats& stats, TrafficRing* traffic, Metrics* metrics)
+    : impl_(std::make_unique<Impl>(settings, snapshots, stats, traffic, metrics)) {}
 
 ProxyServer::~ProxyServer() { stop(std::chrono::milliseconds(0)); }
 
@@ -438,31 +1224,51 @@ void ProxyServer::start() {
     for (auto& worker : impl_->workers_) {
         for (auto& acceptor : worker->acceptors) {
             auto port = acceptor->local_endpoint().port();
-            asio::co_spawn(worker->io, impl_->acceptLoop(*acceptor, port),
-                           [](std::exception_ptr e) {
-                               if (e) {
-                                   core::logger("proxy")->error("acceptor stopped");
-                               }
-                           });
+            asio::co_spawn(worker->io, impl_->acceptLoop(*worker, *acceptor, port),
+                           Impl::logFailure);
         }
         Impl::Worker* raw = worker.get();
         worker->thread = std::thread([raw] { raw->io.run(); });
     }
 }
 
+std::vector<std::uint16_t> ProxyServer::ports() const {
+    std::vector<std::uint16_t> out;
+    if (!impl_->workers_.empty()) {
+        for (const auto& acceptor : impl_->workers_.front()->acceptors) {
+            out.push_back(acceptor->local_endpoint().port());
+        }
+    }
+    return out;
+}
+
 void ProxyServer::stop(std::chrono::milliseconds deadline) {
+    if (impl_->stopped_.exchange(true)) {
+        return;
+    }
     impl_->stopping_ = true;
     for (auto& worker : impl_->workers_) {
         asio::post(worker->io, [w = worker.get()] {
             for (auto& acceptor : w->acceptors) {
-                boost::system::error_code ignored;
+                error_code ignored;
                 acceptor->close(ignored);
             }
+            // Idle keep-alive connections are closed now; busy ones close after their response.
+            for (auto* stream : w->idle_clients) {
+                error_code ignored;
+                stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+                stream->socket().cancel(ignored);
+            }
+            w->idle_clients.clear();
         });
     }
     auto until = Clock::now() + deadline;
-    while (impl_->stats_.connections_active.load() > 0 && Clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    while (impl_->stats_.requests_in_flight.load() > 0 && Clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (impl_->stats_.requests_in_flight.load() > 0) {
+        core::logger("proxy")->warn("stop deadline reached with requests in flight count={}",
+                                    impl_->stats_.requests_in_flight.load());
     }
     for (auto& worker : impl_->workers_) {
         worker->io.stop();

@@ -6,6 +6,7 @@
 
 #include "gateway/config/config_snapshot.hpp"
 #include "gateway/core/settings.hpp"
+#include "gateway/proxy/traffic.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -30,21 +31,33 @@ private:
 struct ProxyStats {
     std::atomic<std::uint64_t> connections_accepted{0};
     std::atomic<std::uint64_t> connections_active{0};
+    std::atomic<std::uint64_t> connections_reading{0};
+    std::atomic<std::uint64_t> connections_writing{0};
+    std::atomic<std::uint64_t> connections_waiting{0};
+    std::atomic<std::uint64_t> requests_in_flight{0};
     std::atomic<std::uint64_t> total_requests{0};
+    std::atomic<std::uint64_t> upstream_connections_opened{0};
+    std::atomic<std::uint64_t> upstream_connections_reused{0};
 };
 
 class ProxyServer {
 public:
     // Binds every proxy_listen address (throws std::system_error naming the address).
-    ProxyServer(const core::Settings& settings, SnapshotHolder& snapshots, ProxyStats& stats);
+    // `traffic` and `metrics` (may be null) receive a record per request.
+    ProxyServer(const core::Settings& settings, SnapshotHolder& snapshots, ProxyStats& stats,
+                TrafficRing* traffic = nullptr, Metrics* metrics = nullptr);
     ~ProxyServer();
     ProxyServer(const ProxyServer&) = delete;
     ProxyServer& operator=(const ProxyServer&) = delete;
 
     // Starts the worker threads.
     void start();
-    // Stops accepting, lets in-flight requests finish up to `deadline`, then joins the workers.
+    // Graceful stop: closes the listeners and the idle client connections, lets in-flight
+    // requests finish up to `deadline` (their connections close after the response), then
+    // stops and joins the workers. Safe to call twice.
     void stop(std::chrono::milliseconds deadline);
+    // The bound ports, in proxy_listen order (useful with port 0).
+    std::vector<std::uint16_t> ports() const;
 
 private:
     struct Impl;
