@@ -1369,6 +1369,36 @@ struct AdminApi::Impl {
 
     // ---------------------------------------------------------------------------------------
 
+    // 204 for OPTIONS: the endpoint's verbs, plus HEAD wherever GET is accepted, plus OPTIONS,
+    // sorted as Kong lists them.
+    static HttpResponse optionsResponse(const HttpRequest& request, const std::string& allow) {
+        std::set<std::string> verbs{"OPTIONS"};
+        std::size_t start = 0;
+        while (start < allow.size()) {
+            auto end = allow.find(", ", start);
+            if (end == std::string::npos) {
+                end = allow.size();
+            }
+            verbs.insert(allow.substr(start, end - start));
+            start = end + 2;
+        }
+        if (verbs.count("GET") != 0) {
+            verbs.insert("HEAD");
+        }
+        std::string methods;
+        for (const auto& verb : verbs) {
+            methods += (methods.empty() ? "" : ", ") + verb;
+        }
+        auto response = emptyResponse(204);
+        response.set("Allow", methods);
+        response.set("Access-Control-Allow-Methods", methods);
+        response.set("Access-Control-Allow-Headers",
+                     std::string(request.header("Access-Control-Request-Headers")
+                                     .value_or("Content-Type")));
+        response.set("Access-Control-Max-Age", "86400");
+        return response;
+    }
+
     HttpResponse handle(const HttpRequest& request) {
         auto parsed = boost::urls::parse_origin_form(request.target);
         HttpResponse response;
@@ -1387,24 +1417,18 @@ struct AdminApi::Impl {
             for (auto param : parsed->params()) {
                 query.params.emplace_back(std::string(param.key), std::string(param.value));
             }
-            if (request.method == "OPTIONS") {
-                route("GET", segments, query, request, allow);
-                response = emptyResponse(204);
-                std::string methods = allow.empty() ? "GET, HEAD, OPTIONS" : allow + ", OPTIONS";
-                response.set("Allow", methods);
-                response.set("Access-Control-Allow-Methods", methods);
-                response.set("Access-Control-Allow-Headers",
-                             std::string(request.header("Access-Control-Request-Headers")
-                                             .value_or("Content-Type")));
-                response.set("Access-Control-Max-Age", "86400");
-            } else {
-                try {
-                    response = route(request.method, segments, query, request, allow);
-                } catch (const std::exception& e) {
-                    core::logger("admin")->error("request failed method={} target={} error={}",
-                                                 request.method, request.target, e.what());
-                    response = errorResponse(ApiError::unexpected());
+            try {
+                response = route(request.method, segments, query, request, allow);
+                // No endpoint accepts OPTIONS: each one records its verbs in `allow` and answers
+                // 405 before doing any work. A path that matches no endpoint leaves `allow`
+                // empty and keeps its 404.
+                if (request.method == "OPTIONS" && !allow.empty()) {
+                    response = optionsResponse(request, allow);
                 }
+            } catch (const std::exception& e) {
+                core::logger("admin")->error("request failed method={} target={} error={}",
+                                             request.method, request.target, e.what());
+                response = errorResponse(ApiError::unexpected());
             }
         }
         response.set("Server", "portico/" + std::string(kPorticoVersion));

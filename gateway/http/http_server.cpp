@@ -146,6 +146,18 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                     header_ec == beast::error::timeout || header_ec == asio::error::eof) {
                     break;
                 }
+                if (header_ec == bhttp::error::body_limit) {
+                    // Beast checks Content-Length against the body limit while it parses the
+                    // header, so an oversized announced body ends here, not below.
+                    co_await writeResponse(
+                        stream,
+                        toBeast(plainError(413, "Payload too large: the body is over the " +
+                                                    std::to_string(self->limits_.body_bytes) +
+                                                    " bytes limit"),
+                                11, false, false),
+                        ok);
+                    break;
+                }
                 int status = header_ec == bhttp::error::header_limit ? 431 : 400;
                 co_await writeResponse(
                     stream,

@@ -98,6 +98,27 @@ HttpResult rawRequest(quint16 port, const QByteArray& raw, int timeout_ms) {
     return result;
 }
 
+QByteArray rawExchange(quint16 port, const QByteArray& raw, int timeout_ms) {
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, port);
+    if (!socket.waitForConnected(timeout_ms)) {
+        return {};
+    }
+    socket.write(raw);
+    socket.flush();
+    QByteArray data;
+    QDeadlineTimer deadline(timeout_ms);
+    while (!deadline.hasExpired()) {
+        auto wait = static_cast<int>(std::max<qint64>(1, deadline.remainingTime()));
+        bool ready = socket.waitForReadyRead(wait);
+        data += socket.readAll();
+        if (!ready && socket.state() != QAbstractSocket::ConnectedState) {
+            break;
+        }
+    }
+    return data;
+}
+
 HttpResult request(quint16 port, const QByteArray& method, const QByteArray& target,
                    const QByteArray& body, const QByteArray& content_type,
                    const QList<QPair<QByteArray, QByteArray>>& headers) {

@@ -30,6 +30,10 @@ quint16 freePort();
 // Sends `raw` bytes and reads one response (Content-Length or until close), within `timeout_ms`.
 HttpResult rawRequest(quint16 port, const QByteArray& raw, int timeout_ms = 10000);
 
+// Sends `raw` bytes and returns every byte received until the server closes the connection or
+// `timeout_ms` passes (for HEAD responses, pipelining and malformed input).
+QByteArray rawExchange(quint16 port, const QByteArray& raw, int timeout_ms = 10000);
+
 // Builds a request with Host and Connection: close; a non-empty body gets Content-Length and the
 // given Content-Type.
 HttpResult request(quint16 port, const QByteArray& method, const QByteArray& target,
