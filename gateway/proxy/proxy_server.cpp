@@ -820,6 +820,14 @@ struct ProxyServer::Impl {
         context.record.host = host;
         context.record.path = path;
 
+        // RFC 9112 §6.3: a request whose Transfer-Encoding does not end in chunked has no
+        // reliable length; answering 400 and closing is the only safe choice (smuggling).
+        if (header.find(bhttp::field::transfer_encoding) != header.end() &&
+            !header_parser.chunked()) {
+            context.keep_alive = false;
+            co_await answerError(client, context, 400, "Bad request", accept, version, {});
+            co_return false;
+        }
         if (target.size() > settings_.client_uri_max_length) {
             context.keep_alive = false;
             co_return co_await answerError(client, context, 414, "URI too long", accept, version, {}) &&

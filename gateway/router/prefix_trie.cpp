@@ -63,26 +63,4 @@ void PrefixTrie::insert(std::string_view key, std::uint32_t value) {
     nodes_[node].values.push_back(value);
 }
 
-void PrefixTrie::appendPrefixesOf(std::string_view text, std::vector<std::uint32_t>& out) const {
-    std::uint32_t node = 0;
-    std::size_t pos = 0;
-    for (;;) {
-        const auto& values = nodes_[node].values;
-        out.insert(out.end(), values.begin(), values.end());
-        if (pos == text.size()) {
-            return;
-        }
-        std::uint32_t next = child(node, text[pos]);
-        if (next == kNone) {
-            return;
-        }
-        const std::string& label = nodes_[next].label;
-        if (text.compare(pos, label.size(), label) != 0) {
-            return;
-        }
-        pos += label.size();
-        node = next;
-    }
-}
-
 }  // namespace portico::router

@@ -2,10 +2,12 @@
 
 #include "gateway/router/prefix_trie.hpp"
 
+#include <boost/container/small_vector.hpp>
 #include <re2/re2.h>
 #include <re2/set.h>
 
 #include <algorithm>
+#include <map>
 #include <tuple>
 #include <unordered_map>
 
@@ -15,10 +17,14 @@ namespace json = boost::json;
 
 namespace {
 
+// ASCII only, whatever the process locale: hosts, header values and %-triplets are ASCII rules.
+char lowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+char upperAscii(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+
 std::string lower(std::string_view text) {
     std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(out.begin(), out.end(), out.begin(), lowerAscii);
     return out;
 }
 
@@ -61,14 +67,15 @@ std::int64_t intField(const json::object& entity, std::string_view field, std::i
 }
 
 bool isUnreserved(unsigned char c) {
-    return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 int hexValue(char c) {
     if (c >= '0' && c <= '9') {
         return c - '0';
     }
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    c = lowerAscii(c);
     if (c >= 'a' && c <= 'f') {
         return c - 'a' + 10;
     }
@@ -201,75 +208,138 @@ bool accepts(const Route& route, const MatchRequest& request, const PreparedRequ
     return true;
 }
 
-// Below this many regex paths a bucket tries its regexes one by one (they are candidates
-// whenever the bucket is): a set costs a compiled program of its own.
+bool isAsciiPunct(char c) {
+    return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') ||
+           (c >= '{' && c <= '~');
+}
+
+// The literal text every match of `pattern` begins with, for a path regex as accepts() runs it
+// (RE2 default options: case-sensitive; matched from the start of the path): "/api/items/" for
+// "/api/items/(\d+)$". Conservative: stops at the first character that is not plainly literal,
+// drops a character a quantifier applies to, and gives "" for patterns with an alternation
+// anywhere or flags at the start.
+std::string literalStart(std::string_view pattern) {
+    if (pattern.find('|') != std::string_view::npos) {
+        return {};
+    }
+    std::string out;
+    std::size_t i = pattern.size() > 0 && pattern[0] == '^' ? 1 : 0;
+    for (; i < pattern.size(); ++i) {
+        const auto c = static_cast<unsigned char>(pattern[i]);
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            std::string_view("/-_~%=,;:@!&'<>#").find(static_cast<char>(c)) !=
+                std::string_view::npos) {
+            out += static_cast<char>(c);
+        } else if (c == '\\' && i + 1 < pattern.size() && isAsciiPunct(pattern[i + 1])) {
+            out += pattern[++i];  // an escaped punctuation character is itself
+        } else {
+            break;  // a metacharacter, a class or assertion escape, a non-ASCII byte
+        }
+    }
+    if (i < pattern.size() && !out.empty() &&
+        std::string_view("*+?{").find(pattern[i]) != std::string_view::npos) {
+        out.pop_back();  // "/ab*": the 'b' may be absent
+    }
+    return out;
+}
+
+// Regexes that share a literal start are matched together through an RE2::Set from this many
+// on; fewer are tried one by one (a set costs a compiled program of its own).
 constexpr std::size_t kMinRegexSet = 4;
+
+// Marks a value of Bucket::regex_starts that names a set rather than an entry.
+constexpr std::uint32_t kSetTag = 1u << 31;
+
+// Candidate entry numbers for one request; rarely more than a handful.
+using Candidates = boost::container::small_vector<std::uint32_t, 32>;
+
+// Regex paths that share a literal start, matched in one pass.
+struct RegexSet {
+    std::unique_ptr<RE2::Set> set;      // anchored at the start, like RE2 Match in accepts()
+    std::vector<std::uint32_t> entries;  // set index -> entry
+
+    void collect(const std::string& path, Candidates& out) const {
+        // First only ask whether any regex matches: RE2 then neither collects indices nor
+        // allocates per-call storage sized by the set, and most requests stop there.
+        RE2::Set::ErrorInfo error{RE2::Set::kNoError};
+        std::vector<int> hits;
+        if (set->Match(path, nullptr, &error)) {
+            set->Match(path, &hits, &error);
+        }
+        if (error.kind != RE2::Set::kNoError) {
+            // The DFA ran out of memory: try each regex instead.
+            out.insert(out.end(), entries.begin(), entries.end());
+            return;
+        }
+        for (int hit : hits) {
+            out.push_back(entries[static_cast<std::size_t>(hit)]);
+        }
+    }
+};
+
+std::unique_ptr<RE2::Set> compileSet(const std::vector<Route>& routes,
+                                     const std::vector<std::uint32_t>& entries) {
+    RE2::Options options;
+    options.set_log_errors(false);
+    // One automaton for all the regexes: give it room (taken as states are met, not up front).
+    options.set_max_mem(std::clamp<std::int64_t>(
+        64 * 1024 * static_cast<std::int64_t>(entries.size()), 8 << 20, 256 << 20));
+    auto set = std::make_unique<RE2::Set>(options, RE2::ANCHOR_START);
+    for (auto entry : entries) {
+        // The pattern RE2 compiled for this path, so the set accepts the same language.
+        if (set->Add(routes[entry].paths.front().regex->pattern(), nullptr) < 0) {
+            return nullptr;
+        }
+    }
+    return set->Compile() ? std::move(set) : nullptr;
+}
 
 // The entries that share one host key (an exact host, one wildcard pattern, or "no hosts"),
 // indexed by path. Entry numbers are positions in RouteTable::routes_, so lower wins.
 struct Bucket {
-    std::vector<std::uint32_t> always;  // no path, or a regex not in `regexes`
-    PrefixTrie prefixes;                // prefix paths
-    std::unique_ptr<RE2::Set> regexes;  // regex paths, anchored at the start like RE2 Match
-    std::vector<std::uint32_t> regex_entries;  // set index -> entry
+    std::vector<std::uint32_t> always;  // entries without paths
+    PrefixTrie prefixes;                // prefix path -> entry
+    PrefixTrie regex_starts;            // literal start of a regex -> entry, or kSetTag | set
+    std::vector<RegexSet> sets;
 
     void compile(const std::vector<Route>& routes, const std::vector<std::uint32_t>& entries) {
-        std::vector<std::uint32_t> regex_paths;
+        std::map<std::string, std::vector<std::uint32_t>> by_start;
         for (auto entry : entries) {
             const Route& route = routes[entry];
             if (route.paths.empty()) {
                 always.push_back(entry);
             } else if (route.paths.front().regex) {
-                regex_paths.push_back(entry);
+                by_start[literalStart(route.paths.front().regex->pattern())].push_back(entry);
             } else {
                 prefixes.insert(route.paths.front().prefix, entry);
             }
         }
-        if (regex_paths.size() >= kMinRegexSet) {
-            RE2::Options options;
-            options.set_log_errors(false);
-            // The set's DFA is one automaton for all its regexes: give it room to stay fast
-            // (memory is taken as states are met, not up front).
-            options.set_max_mem(std::min<std::int64_t>(
-                256 << 20, std::max<std::int64_t>(8 << 20, 64 * 1024 * static_cast<std::int64_t>(
-                                                                      regex_paths.size()))));
-            auto set = std::make_unique<RE2::Set>(options, RE2::ANCHOR_START);
-            for (auto entry : regex_paths) {
-                // The pattern RE2 compiled for this path, so the set accepts the same language.
-                if (set->Add(routes[entry].paths.front().regex->pattern(), nullptr) >= 0) {
-                    regex_entries.push_back(entry);
-                } else {
-                    always.push_back(entry);
+        for (auto& [start, group] : by_start) {
+            if (group.size() >= kMinRegexSet) {
+                if (auto set = compileSet(routes, group)) {
+                    regex_starts.insert(start, kSetTag | static_cast<std::uint32_t>(sets.size()));
+                    sets.push_back({std::move(set), std::move(group)});
+                    continue;
                 }
             }
-            if (!regex_entries.empty() && set->Compile()) {
-                regexes = std::move(set);
-            } else {
-                always.insert(always.end(), regex_entries.begin(), regex_entries.end());
-                regex_entries.clear();
+            for (auto entry : group) {
+                regex_starts.insert(start, entry);
             }
-        } else {
-            always.insert(always.end(), regex_paths.begin(), regex_paths.end());
         }
     }
 
     // Appends every entry of this bucket whose path may match `path` (a superset: entries are
     // checked in full afterwards).
-    void collect(const std::string& path, std::vector<std::uint32_t>& out) const {
+    void collect(const std::string& path, Candidates& out) const {
         out.insert(out.end(), always.begin(), always.end());
-        prefixes.appendPrefixesOf(path, out);
-        if (regexes) {
-            std::vector<int> hits;
-            RE2::Set::ErrorInfo error{RE2::Set::kNoError};
-            if (regexes->Match(path, &hits, &error)) {
-                for (int hit : hits) {
-                    out.push_back(regex_entries[static_cast<std::size_t>(hit)]);
-                }
-            } else if (error.kind != RE2::Set::kNoError) {
-                // The DFA ran out of memory: fall back to trying each regex.
-                out.insert(out.end(), regex_entries.begin(), regex_entries.end());
+        prefixes.forEachPrefixOf(path, [&out](std::uint32_t entry) { out.push_back(entry); });
+        regex_starts.forEachPrefixOf(path, [&](std::uint32_t value) {
+            if ((value & kSetTag) != 0) {
+                sets[value & ~kSetTag].collect(path, out);
+            } else {
+                out.push_back(value);
             }
-        }
+        });
     }
 };
 
@@ -284,22 +354,19 @@ struct RouteTable::Index {
     PrefixTrie wildcard_prefixes;  // "example.*" stored as "example." -> bucket
     std::uint32_t hostless = 0;
 
-    void collect(const PreparedRequest& request, std::vector<std::uint32_t>& out) const {
-        std::vector<std::uint32_t> visit;
+    void collect(const PreparedRequest& request, Candidates& out) const {
+        auto visit = [&](std::uint32_t bucket) { buckets[bucket].collect(request.path, out); };
         if (auto it = exact.find(request.host); it != exact.end()) {
-            visit.push_back(it->second);
+            visit(it->second);
         }
         if (!wildcard_suffixes.empty()) {
             std::string reversed(request.host.rbegin(), request.host.rend());
-            wildcard_suffixes.appendPrefixesOf(reversed, visit);
+            wildcard_suffixes.forEachPrefixOf(reversed, visit);
         }
         if (!wildcard_prefixes.empty()) {
-            wildcard_prefixes.appendPrefixesOf(request.host, visit);
+            wildcard_prefixes.forEachPrefixOf(request.host, visit);
         }
-        visit.push_back(hostless);
-        for (auto bucket : visit) {
-            buckets[bucket].collect(request.path, out);
-        }
+        visit(hostless);
     }
 };
 
@@ -324,6 +391,11 @@ std::string toRe2Syntax(std::string_view pattern) {
 }
 
 std::string normalizePath(std::string_view path) {
+    // Most paths are already normal: nothing to decode, no empty or dot segment to remove.
+    if (!path.empty() && path.front() == '/' && path.find('%') == std::string_view::npos &&
+        path.find("//") == std::string_view::npos && path.find("/.") == std::string_view::npos) {
+        return std::string(path);
+    }
     // 1. percent-decode unreserved characters, upper-case the remaining triplets
     std::string decoded;
     decoded.reserve(path.size());
@@ -335,8 +407,8 @@ std::string normalizePath(std::string_view path) {
                 decoded += static_cast<char>(byte);
             } else {
                 decoded += '%';
-                decoded += static_cast<char>(std::toupper(static_cast<unsigned char>(path[i + 1])));
-                decoded += static_cast<char>(std::toupper(static_cast<unsigned char>(path[i + 2])));
+                decoded += upperAscii(path[i + 1]);
+                decoded += upperAscii(path[i + 2]);
             }
             i += 2;
         } else {
@@ -566,8 +638,7 @@ std::optional<Match> RouteTable::match(const MatchRequest& request) const {
         return std::nullopt;
     }
     PreparedRequest prepared = prepare(request);
-    std::vector<std::uint32_t> candidates;
-    candidates.reserve(16);
+    Candidates candidates;
     index_->collect(prepared, candidates);
     // An entry may come from two buckets (two of its hosts fit); lower numbers win.
     std::sort(candidates.begin(), candidates.end());

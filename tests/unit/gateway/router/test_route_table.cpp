@@ -88,7 +88,10 @@ json::object randomRoute(Rng& rng, std::size_t number) {
     static const std::vector<std::string> regexes = {
         "~/users/\\d+$", "~/users/(?<id>\\d+)", "~/api/v[12]/(?<res>[a-z]+)", "~/a/.*/c",
         "~/files/(.+)\\.json$", "~/$", "~/svc\\d+/r[0-4]/(\\d+)", "~/(?i)static/",
-        "~/api/v1/orders/(?<order>[0-9a-f]{4})", "~/s(/x)?$", "~/svc7/.*", "~/a|/b"};
+        "~/api/v1/orders/(?<order>[0-9a-f]{4})", "~/s(/x)?$", "~/svc7/.*", "~/a|/b",
+        // literal starts that end at a quantifier, an escape, an anchor, a non-ASCII byte
+        "~/api/v1x?/q", "~/dot\\.json", "~/ab*c", "~/ab+c", "~^/anchored/(\\d+)", "~/w\\b",
+        "~/caf\xC3\xA9/x", "~/x{2}y", "~/a\\.\\*b", "~/ab\\Bc", "~/(a)/b"};
     static const std::vector<std::string> methods = {"GET", "POST", "PUT", "DELETE"};
     static const std::vector<std::string> header_names = {"x-version", "x-client", "X-Tenant"};
     static const std::vector<std::string> header_values = {"v1", "v2", "V3", "alpha"};
@@ -131,6 +134,10 @@ json::object randomRoute(Rng& rng, std::size_t number) {
             } else if (kind < 75) {
                 paths.emplace_back("/svc" + std::to_string(rng.below(40)) + "/r" +
                                    std::to_string(rng.below(5)));
+            } else if (kind < 85) {
+                // Many regexes sharing a few literal starts: matched through RE2 sets.
+                paths.emplace_back("~/svc" + std::to_string(rng.below(10)) + "/items/(\\d+)" +
+                                   (rng.chance(50) ? "$" : "/" + std::to_string(rng.below(4))));
             } else {
                 paths.emplace_back(rng.pick(regexes));
             }
@@ -185,7 +192,10 @@ RandomRequest randomRequest(Rng& rng) {
     static const std::vector<std::string> paths = {
         "/users/42", "/users/me", "/api/v1/items", "/api/v2/orders", "/a/x/y/c", "/b",
         "/files/report.json", "/svc12/r3/77", "/static/x", "/STATIC/y", "/s/x", "/s",
-        "/api/v1/orders/beef", "/api/v2/users/7", "/", "", "/apiv1", "/svc7/r1"};
+        "/api/v1/orders/beef", "/api/v2/users/7", "/", "", "/apiv1", "/svc7/r1", "/api/v1x/q",
+        "/api/v1/q", "/dot.json", "/dotxjson", "/ac", "/abbc", "/abc", "/anchored/12", "/w/x",
+        "/wx", "/caf\xC3\xA9/x", "/xxy", "/a.*b", "/svc3/items/9", "/svc4/items/12/2",
+        "/svc4/items/12/"};
     static const std::vector<std::string> segments = {"a", "b", "c", "users", "api", "v1", "..",
                                                       ".", "", "%2E", "%61", "x1", "svc7", "r2"};
     static const std::vector<std::string> values = {"v1", "V2", "v3", "alpha", "Mobile-ios",
@@ -516,6 +526,12 @@ private slots:
         QTest::newRow("trailing slash kept") << "/a/" << "/a/";
         QTest::newRow("encoded dot segment") << "/route%2E/req" << "/route./req";
         QTest::newRow("empty") << "" << "/";
+        QTest::newRow("dot file is not a dot segment") << "/.well-known/x" << "/.well-known/x";
+        QTest::newRow("trailing dot") << "/a/b/." << "/a/b/";
+        QTest::newRow("trailing dotdot") << "/a/b/.." << "/a/";
+        QTest::newRow("no leading slash") << "a/b" << "/a/b";
+        QTest::newRow("lower-case triplet upper-cased") << "/a%3fb" << "/a%3Fb";
+        QTest::newRow("non-ASCII byte kept encoded") << "/caf%c3%a9" << "/caf%C3%A9";
     }
 
     void normalizePath() {

@@ -1,0 +1,222 @@
+// Proxy behaviour end to end: pipelining, upstream keep-alive reuse, WebSocket tunnelling,
+// configuration changes under continuous load, graceful shutdown, trusted forwarding headers,
+// and the explanation of a gateway-made error by request id.
+
+#include "tests/integration/harness.hpp"
+#include "tests/integration/raw_upstream.hpp"
+
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QTcpSocket>
+#include <QtTest>
+
+#include <atomic>
+#include <csignal>
+#include <thread>
+
+using namespace portico::test;
+
+class ProxyBehaviourTest : public QObject {
+    Q_OBJECT
+
+private:
+    PorticoProcess gateway_;
+    EchoProcess echo_{"behaviour"};
+
+    void waitForRoute(const QByteArray& path) {
+        for (int i = 0; i < 100; ++i) {
+            if (request(gateway_.proxyPort(), "GET", path).status != 404) {
+                return;
+            }
+            QTest::qWait(20);
+        }
+    }
+
+    qint64 statusCounter(const char* name) {
+        return gateway_.admin("GET", "/status").json().value("server").toObject().value(name)
+            .toInteger();
+    }
+
+private slots:
+    void initTestCase() {
+        QVERIFY(echo_.start());
+        QVERIFY2(gateway_.start({"trusted_ips = 127.0.0.1"}), qPrintable(gateway_.output()));
+        QCOMPARE(gateway_
+                     .admin("POST", "/services",
+                            "{\"name\":\"echo\",\"url\":\"http://127.0.0.1:" +
+                                QByteArray::number(echo_.port()) + "\"}")
+                     .status,
+                 201);
+        QCOMPARE(gateway_.admin("POST", "/services/echo/routes", "{\"paths\":[\"/e\"]}").status, 201);
+        waitForRoute("/e");
+    }
+
+    void pipelinedRequestsAnswerInOrder() {
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, gateway_.proxyPort());
+        QVERIFY(socket.waitForConnected(2000));
+        socket.write("GET /e/first HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /e/second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        QByteArray data;
+        QElapsedTimer timer;
+        timer.start();
+        while (socket.state() == QAbstractSocket::ConnectedState && timer.elapsed() < 5000) {
+            if (socket.waitForReadyRead(100)) {
+                data += socket.readAll();
+            }
+        }
+        data += socket.readAll();
+        QCOMPARE(data.count("HTTP/1.1 200"), 2);
+        QVERIFY(data.indexOf("/first") < data.indexOf("/second"));
+    }
+
+    void upstreamConnectionsAreReused() {
+        auto opened = statusCounter("upstream_connections_opened");
+        auto reused = statusCounter("upstream_connections_reused");
+        for (int i = 0; i < 20; ++i) {
+            QCOMPARE(request(gateway_.proxyPort(), "GET", "/e/pool").status, 200);
+        }
+        QVERIFY(statusCounter("upstream_connections_opened") - opened <= 1);
+        QVERIFY(statusCounter("upstream_connections_reused") - reused >= 19);
+    }
+
+    void websocketIsTunnelled() {
+        RawUpstream ws(RawUpstream::Mode::ReplyThenEcho,
+                       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                       "Connection: Upgrade\r\n\r\n");
+        QCOMPARE(gateway_
+                     .admin("POST", "/services",
+                            "{\"name\":\"ws\",\"url\":\"http://127.0.0.1:" +
+                                QByteArray::number(ws.port()) + "\"}")
+                     .status,
+                 201);
+        QCOMPARE(gateway_.admin("POST", "/services/ws/routes", "{\"paths\":[\"/ws\"]}").status, 201);
+        QTest::qWait(100);
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, gateway_.proxyPort());
+        QVERIFY(socket.waitForConnected(2000));
+        socket.write("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                     "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\n\r\n");
+        QByteArray data;
+        QElapsedTimer timer;
+        timer.start();
+        while (!data.contains("\r\n\r\n") && timer.elapsed() < 5000) {
+            socket.waitForReadyRead(100);
+            data += socket.readAll();
+        }
+        QVERIFY2(data.startsWith("HTTP/1.1 101"), data.constData());
+        QVERIFY(data.toLower().contains("upgrade: websocket"));
+        socket.write("ping-through-the-tunnel");
+        QByteArray echoed = data.mid(data.indexOf("\r\n\r\n") + 4);
+        while (!echoed.contains("ping-through-the-tunnel") && timer.elapsed() < 5000) {
+            socket.waitForReadyRead(100);
+            echoed += socket.readAll();
+        }
+        QVERIFY(echoed.contains("ping-through-the-tunnel"));
+    }
+
+    void trustedForwardingHeadersPassThrough() {
+        auto result = request(gateway_.proxyPort(), "GET", "/e/t", {}, {},
+                              {{"X-Forwarded-Proto", "https"},
+                               {"X-Forwarded-For", "203.0.113.7"},
+                               {"X-Real-IP", "203.0.113.7"},
+                               {"X-Kong-Request-Id", "from-the-edge-1234"}});
+        QCOMPARE(result.status, 200);
+        auto headers = result.json().value("headers").toObject();
+        QCOMPARE(headers.value("X-Forwarded-Proto").toString(), QString("https"));
+        QCOMPARE(headers.value("X-Forwarded-For").toString(), QString("203.0.113.7, 127.0.0.1"));
+        QCOMPARE(headers.value("X-Real-IP").toString(), QString("203.0.113.7"));
+        QCOMPARE(headers.value("X-Kong-Request-Id").toString(), QString("from-the-edge-1234"));
+        QCOMPARE(result.headers.value("x-kong-request-id"), QByteArray("from-the-edge-1234"));
+    }
+
+    void hopByHopHeadersAreRemoved() {
+        auto result = request(gateway_.proxyPort(), "GET", "/e/h", {}, {},
+                              {{"Connection", "close, X-Secret"},
+                               {"X-Secret", "drop me"},
+                               {"Keep-Alive", "timeout=5"},
+                               {"X-Kept", "yes"}});
+        QCOMPARE(result.status, 200);
+        auto headers = result.json().value("headers").toObject();
+        QVERIFY(!headers.contains("X-Secret"));
+        QVERIFY(!headers.contains("Keep-Alive"));
+        QCOMPARE(headers.value("X-Kept").toString(), QString("yes"));
+    }
+
+    void gatewayErrorsExplainThemselves() {
+        quint16 dead = freePort();
+        QCOMPARE(gateway_
+                     .admin("POST", "/services",
+                            "{\"name\":\"dead\",\"retries\":2,\"url\":\"http://127.0.0.1:" +
+                                QByteArray::number(dead) + "\"}")
+                     .status,
+                 201);
+        QCOMPARE(gateway_.admin("POST", "/services/dead/routes", "{\"paths\":[\"/dead\"]}").status,
+                 201);
+        waitForRoute("/dead");
+        auto result = request(gateway_.proxyPort(), "GET", "/dead");
+        QCOMPARE(result.status, 502);
+        auto id = result.json().value("request_id").toString().toUtf8();
+        auto explained = gateway_.admin("GET", "/traffic/" + id);
+        QCOMPARE(explained.status, 200);
+        auto explanation = explained.json().value("explanation").toObject();
+        QCOMPARE(explanation.value("service_name").toString(), QString("dead"));
+        auto tries = explanation.value("tries").toArray();
+        QCOMPARE(tries.size(), 3);
+        QCOMPARE(tries.first().toObject().value("error_class").toString(),
+                 QString("connect_refused"));
+        QVERIFY(!explanation.value("summary").toString().isEmpty());
+        auto record = explained.json().value("request").toObject();
+        QCOMPARE(record.value("status").toInt(), 502);
+        QVERIFY(record.value("gateway_error").toBool());
+    }
+
+    void configurationChangesUnderLoadFailNothing() {
+        std::atomic<bool> done{false};
+        std::atomic<int> ok{0};
+        std::atomic<int> failed{0};
+        quint16 port = gateway_.proxyPort();
+        std::thread load([&] {
+            QElapsedTimer timer;
+            timer.start();
+            while (!done && timer.elapsed() < 20000) {
+                auto result = request(port, "GET", "/e/load");
+                (result.status == 200 ? ok : failed)++;
+            }
+        });
+        for (int i = 0; i < 25; ++i) {
+            auto name = "churn-" + QByteArray::number(i);
+            QCOMPARE(gateway_
+                         .admin("POST", "/services",
+                                "{\"name\":\"" + name + "\",\"url\":\"http://127.0.0.1:9\"}")
+                         .status,
+                     201);
+            QCOMPARE(gateway_.admin("POST", "/services/" + name + "/routes",
+                                    "{\"paths\":[\"/" + name + "\"]}")
+                         .status,
+                     201);
+            QCOMPARE(gateway_.admin("PATCH", "/services/echo", "{\"retries\":" +
+                                                                  QByteArray::number(i % 5) + "}")
+                         .status,
+                     200);
+        }
+        done = true;
+        load.join();
+        QVERIFY(ok.load() > 20);
+        QCOMPARE(failed.load(), 0);
+    }
+
+    void gracefulShutdownFinishesInFlightRequests() {
+        std::atomic<int> status{0};
+        quint16 port = gateway_.proxyPort();
+        std::thread slow([&] { status = request(port, "GET", "/e/delay/1500").status; });
+        QTest::qWait(300);
+        QCOMPARE(gateway_.stop(SIGTERM), 0);
+        slow.join();
+        QCOMPARE(status.load(), 200);
+        QVERIFY(gateway_.output().contains("stopped"));
+    }
+};
+
+QTEST_GUILESS_MAIN(ProxyBehaviourTest)
+#include "test_proxy_behaviour.moc"
