@@ -3,6 +3,7 @@
 // know nothing of Beast (the Admin API). Header names keep their case as received; lookups are
 // case-insensitive.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,10 +28,23 @@ struct HttpRequest {
     std::size_t headerCount(std::string_view name) const;
 };
 
+// The body of a streamed response (server-sent events): the server calls poll() on its own
+// thread every poll interval, until the client goes away or the server stops, and writes what it
+// returns. poll() must not block; it returns "" when there is nothing to send yet.
+class EventSource {
+public:
+    virtual ~EventSource() = default;
+    virtual std::string poll() = 0;
+};
+
 struct HttpResponse {
     int status = 200;
     Headers headers;
     std::string body;
+    // When set, `body` is ignored: HttpServer sends the status line and headers (with
+    // Content-Type: text/event-stream, Cache-Control: no-cache unless set, no Content-Length,
+    // Connection: close) and then what `stream` yields, for as long as the connection lasts.
+    std::shared_ptr<EventSource> stream;
 
     void set(std::string name, std::string value);
     std::optional<std::string_view> header(std::string_view name) const;

@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -18,6 +19,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <array>
 #include <atomic>
 #include <system_error>
 
@@ -113,12 +115,119 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         }
     }
 
+    // Notices a client that hangs up during a stream without waiting for a write to fail: one
+    // read is kept pending on the socket; its completion handler owns this state, so it may run
+    // after the stream ended. Data the client sends meanwhile is discarded.
+    struct HangUpWatch {
+        std::array<char, 256> buffer{};
+        std::atomic<bool> gone{false};
+        std::atomic<bool> reading{false};
+    };
+
+    static void watchForHangUp(tcp::socket& socket, const std::shared_ptr<HangUpWatch>& watch) {
+        if (watch->reading.exchange(true)) {
+            return;
+        }
+        socket.async_read_some(asio::buffer(watch->buffer),
+                               [watch](boost::system::error_code ec, std::size_t) {
+                                   if (ec) {
+                                       watch->gone = true;
+                                   }
+                                   watch->reading = false;
+                               });
+    }
+
+    // A streamed response: the header (no Content-Length, the body ends when the connection
+    // closes), then what the EventSource yields at every poll, with a keep-alive comment when
+    // the connection has been silent for a while. Ends when a write fails or times out, the
+    // client hangs up, or the server stops.
+    static asio::awaitable<void> streamResponse(beast::tcp_stream& stream, HttpResponse out,
+                                                unsigned version, bool head,
+                                                std::shared_ptr<Impl> self) {
+        bhttp::response<bhttp::empty_body> header;
+        header.version(version);
+        header.result(static_cast<unsigned>(out.status));
+        for (const auto& [name, value] : out.headers) {
+            header.insert(name, value);
+        }
+        if (header.find(bhttp::field::content_type) == header.end()) {
+            header.set(bhttp::field::content_type, "text/event-stream");
+        }
+        if (header.find(bhttp::field::cache_control) == header.end()) {
+            header.set(bhttp::field::cache_control, "no-cache");
+        }
+        header.erase(bhttp::field::content_length);
+        header.erase(bhttp::field::transfer_encoding);
+        header.set("X-Accel-Buffering", "no");  // a buffering proxy in front would hold events
+        header.keep_alive(false);
+        bhttp::response_serializer<bhttp::empty_body> serializer(header);
+        stream.expires_after(self->limits_.write_timeout);
+        auto [header_ec, header_bytes] =
+            co_await bhttp::async_write_header(stream, serializer, kUseTuple);
+        (void)header_bytes;
+        if (header_ec || head) {
+            co_return;
+        }
+
+        auto watch = std::make_shared<HangUpWatch>();
+        asio::steady_timer timer(stream.get_executor());
+        auto last_write = std::chrono::steady_clock::now();
+        while (!self->stopping_ && !watch->gone) {
+            watchForHangUp(stream.socket(), watch);
+            std::string bytes;
+            try {
+                bytes = out.stream->poll();
+            } catch (const std::exception& e) {
+                core::logger("admin")->error("event stream failed error={}", e.what());
+                break;
+            }
+            auto now = std::chrono::steady_clock::now();
+            if (bytes.empty() && now - last_write >= self->limits_.stream_keepalive_interval) {
+                bytes = ": keep-alive\n\n";
+            }
+            if (!bytes.empty()) {
+                stream.expires_after(self->limits_.write_timeout);
+                auto [ec, n] = co_await asio::async_write(stream, asio::buffer(bytes), kUseTuple);
+                (void)n;
+                if (ec) {
+                    break;
+                }
+                last_write = now;
+            }
+            timer.expires_after(self->limits_.stream_poll_interval);
+            auto [wait_ec] = co_await timer.async_wait(kUseTuple);
+            if (wait_ec) {
+                break;
+            }
+        }
+    }
+
     static asio::awaitable<void> writeResponse(beast::tcp_stream& stream,
                                                bhttp::response<bhttp::string_body> response,
                                                bool& ok) {
         auto [ec, bytes] = co_await bhttp::async_write(stream, response, kUseTuple);
         (void)bytes;
         ok = !ec;
+    }
+
+    // After an error answer sent before the request body was read: stop sending, then read and
+    // discard what the client still sends, for a bounded time and amount, until it closes.
+    // Closing a socket with unread data makes the kernel send RST, and a client still busy
+    // sending its body would then lose the answer (nginx's lingering close).
+    static asio::awaitable<void> lingeringClose(beast::tcp_stream& stream) {
+        constexpr std::size_t kLingerBytes = 16 * 1024 * 1024;
+        boost::system::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        std::array<char, 16 * 1024> sink{};
+        std::size_t drained = 0;
+        stream.expires_after(std::chrono::seconds(5));
+        while (drained < kLingerBytes) {
+            auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), kUseTuple);
+            if (ec) {
+                break;
+            }
+            drained += n;
+        }
     }
 
     // One connection: read requests one after the other, answer each, honour keep-alive.
@@ -131,6 +240,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             auto endpoint = stream.socket().remote_endpoint(ec);
             peer = ec ? std::string() : endpoint.address().to_string();
         }
+        bool linger = false;  // closing with request bytes possibly unread
         for (;;) {
             bhttp::request_parser<bhttp::string_body> parser;
             parser.header_limit(static_cast<std::uint32_t>(self->limits_.header_bytes));
@@ -146,6 +256,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                     header_ec == beast::error::timeout || header_ec == asio::error::eof) {
                     break;
                 }
+                linger = true;
                 if (header_ec == bhttp::error::body_limit) {
                     // Beast checks Content-Length against the body limit while it parses the
                     // header, so an oversized announced body ends here, not below.
@@ -170,6 +281,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             auto& header = parser.get();
             auto length = parser.content_length();
             if (length && *length > self->limits_.body_bytes) {
+                linger = true;
                 co_await writeResponse(
                     stream,
                     toBeast(plainError(413, "Payload too large: the body is over the " +
@@ -193,6 +305,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
             (void)body_bytes;
             if (body_ec) {
+                linger = true;
                 if (body_ec == bhttp::error::body_limit) {
                     co_await writeResponse(
                         stream,
@@ -226,6 +339,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                                              in.method, in.target, e.what());
                 out = plainError(500, "An unexpected error occurred");
             }
+            if (out.stream) {
+                co_await streamResponse(stream, std::move(out), request.version(),
+                                        in.method == "HEAD", self);
+                break;
+            }
             bool keep_alive = request.keep_alive();
             co_await writeResponse(stream,
                                    toBeast(out, request.version(), keep_alive, in.method == "HEAD"),
@@ -234,8 +352,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                 break;
             }
         }
-        boost::system::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        if (linger) {
+            co_await lingeringClose(stream);
+        } else {
+            boost::system::error_code ignored;
+            stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        }
     }
 
     asio::io_context& io_;
@@ -243,6 +365,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     Handler handler_;
     ServerLimits limits_;
     std::string name_;
+    std::atomic<bool> stopping_{false};
 };
 
 HttpServer::HttpServer(asio::io_context& io, const core::ListenAddress& address, Handler handler,
@@ -265,6 +388,7 @@ void HttpServer::start() {
 }
 
 void HttpServer::stop() {
+    impl_->stopping_ = true;
     boost::system::error_code ignored;
     impl_->acceptor_.close(ignored);
 }
