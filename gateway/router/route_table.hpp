@@ -75,10 +75,10 @@ struct Match {
 };
 
 // The compiled routes of one configuration. Matching costs about the same for 10 routes as for
-// 10,000: candidates come from an index (a hash of exact hosts, tries over wildcard hosts, and per
-// host bucket a trie over prefix paths and one RE2::Set over regex paths), and only those few
-// are checked against every attribute, in priority order. Immutable once built; copies share
-// the index.
+// 10,000: candidates come from an index (a hash of exact hosts, tries over wildcard hosts, and
+// per host bucket a trie over prefix paths and one over the literal starts of regex paths, with
+// an RE2::Set for regexes that share a start), and only those few are checked against every
+// attribute, highest priority first. Immutable once built; copies share the index.
 class RouteTable {
 public:
     // Compiles routes given as normalized entities (see schema). Routes whose regex fails to

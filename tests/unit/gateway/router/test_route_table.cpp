@@ -7,7 +7,9 @@
 
 #include <QtTest>
 
+#include <atomic>
 #include <random>
+#include <thread>
 
 using namespace portico::router;
 namespace json = boost::json;
@@ -479,6 +481,44 @@ private slots:
         QVERIFY(regex_hits > requests / 100);
         QVERIFY(host_hits > requests / 20);
         QVERIFY(header_hits > 0 || !header_hits_expected);
+    }
+
+    // match() is const and shared by every worker: many threads at once get the scan's answers.
+    void concurrentMatchesAgree() {
+        Rng rng(99);
+        std::vector<json::object> list;
+        for (std::size_t i = 0; i < 2000; ++i) {
+            list.push_back(randomRoute(rng, i));
+        }
+        const auto table = RouteTable::build(list);
+        std::vector<RandomRequest> requests;
+        std::vector<const Route*> expected;
+        for (int i = 0; i < 2000; ++i) {
+            requests.push_back(randomRequest(rng));
+        }
+        for (const auto& r : requests) {
+            auto scanned = table.matchByScan(toMatchRequest(r));
+            expected.push_back(scanned ? scanned->route : nullptr);
+        }
+        std::atomic<int> disagreements{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t) {
+            threads.emplace_back([&, t] {
+                for (int round = 0; round < 5; ++round) {
+                    for (std::size_t i = 0; i < requests.size(); ++i) {
+                        std::size_t k = (i + static_cast<std::size_t>(t) * 500) % requests.size();
+                        auto result = table.match(toMatchRequest(requests[k]));
+                        if ((result ? result->route : nullptr) != expected[k]) {
+                            ++disagreements;
+                        }
+                    }
+                }
+            });
+        }
+        for (auto& thread : threads) {
+            thread.join();
+        }
+        QCOMPARE(disagreements.load(), 0);
     }
 
     void headers() {
