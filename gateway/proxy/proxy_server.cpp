@@ -1,6 +1,7 @@
 #include "gateway/proxy/proxy_server.hpp"
 
 #include "gateway/core/ip_matcher.hpp"
+#include "gateway/proxy/forwarding.hpp"
 #include "gateway/core/logging.hpp"
 #include "gateway/http/http_message.hpp"
 
@@ -46,8 +47,6 @@ using boost::system::error_code;
 namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-constexpr const char* kVersion = "0.1.0";
-constexpr const char* kVia = "1.1 portico/0.1.0";
 constexpr std::size_t kRelayChunk = 64 * 1024;
 
 std::string newRequestId() {
@@ -72,63 +71,12 @@ double millisSince(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-std::string jsonEscape(std::string_view text) {
-    std::string out;
-    for (char c : text) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-        }
-        out += c;
-    }
-    return out;
-}
-
 std::string lower(std::string_view text) {
     std::string out(text);
     for (auto& c : out) {
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
     return out;
-}
-
-// Tokens of a comma-separated header value, lower case.
-std::vector<std::string> tokens(std::string_view value) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start <= value.size()) {
-        auto end = value.find(',', start);
-        if (end == std::string_view::npos) {
-            end = value.size();
-        }
-        auto token = value.substr(start, end - start);
-        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) {
-            token.remove_prefix(1);
-        }
-        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
-            token.remove_suffix(1);
-        }
-        if (!token.empty()) {
-            out.push_back(lower(token));
-        }
-        start = end + 1;
-    }
-    return out;
-}
-
-// Hop-by-hop headers (RFC 9110 §7.6.1) plus the names listed in the message's Connection.
-template <class Fields>
-std::unordered_set<std::string> hopByHop(const Fields& fields) {
-    std::unordered_set<std::string> names = {"connection", "keep-alive",        "proxy-connection",
-                                             "te",         "trailer",           "transfer-encoding",
-                                             "upgrade",    "proxy-authenticate"};
-    for (auto it = fields.find(bhttp::field::connection); it != fields.end() &&
-                                                           it->name() == bhttp::field::connection;
-         ++it) {
-        for (auto& token : tokens(it->value())) {
-            names.insert(token);
-        }
-    }
-    return names;
 }
 
 enum class ErrorClass { None, DnsError, ConnectRefused, ConnectTimeout, WriteTimeout, ReadTimeout,
@@ -164,32 +112,6 @@ bool closedByPeer(tcp::socket& socket) {
         return true;  // unexpected data on an idle connection: do not reuse it
     }
     return !(errno == EAGAIN || errno == EWOULDBLOCK);
-}
-
-// Gateway-made errors: JSON by default, text or HTML when the client's Accept prefers them.
-bhttp::response<bhttp::string_body> gatewayError(int status, std::string_view message,
-                                                 const std::string& request_id,
-                                                 std::string_view accept, unsigned version) {
-    bhttp::response<bhttp::string_body> response;
-    response.version(version);
-    response.result(static_cast<unsigned>(status));
-    if (accept.find("text/html") != std::string_view::npos) {
-        response.set(bhttp::field::content_type, "text/html; charset=utf-8");
-        response.body() = "<!doctype html><html><head><title>Error</title></head><body><h1>" +
-                          std::string(message) + "</h1><p>request_id: " + request_id +
-                          "</p></body></html>";
-    } else if (accept.find("text/plain") != std::string_view::npos) {
-        response.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-        response.body() = std::string(message) + "\nrequest_id: " + request_id + "\n";
-    } else {
-        response.set(bhttp::field::content_type, "application/json; charset=utf-8");
-        response.body() = "{\"message\":\"" + jsonEscape(message) + "\",\"request_id\":\"" +
-                          request_id + "\"}";
-    }
-    response.set(bhttp::field::server, std::string("portico/") + kVersion);
-    response.set("X-Kong-Request-Id", request_id);
-    response.prepare_payload();
-    return response;
 }
 
 // Relays a message body from `from` (whose header `parser` has read) to `to`, writing `out`'s
@@ -595,88 +517,6 @@ struct ProxyServer::Impl {
         co_return !ec;
     }
 
-    // Builds the upstream request header from the client's (kong-compat.md §4.1).
-    bhttp::request_header<> upstreamHeader(const bhttp::request_header<>& in,
-                                           const RequestContext& context,
-                                           const router::Match& match,
-                                           const config::Service& service,
-                                           const std::string& target, bool upgrade) {
-        bhttp::request_header<> out;
-        out.method_string(in.method_string());
-        out.target(target);
-        out.version(11);
-        auto hop = hopByHop(in);
-        std::string forwarded_for;
-        for (const auto& field : in) {
-            auto name = lower(field.name_string());
-            if (hop.count(name) != 0 || name == "host" || name == "proxy" ||
-                name == "x-forwarded-for" || name == "x-real-ip" || name == "via" ||
-                name == "expect" || name == "content-length") {
-                if (name == "x-forwarded-for") {
-                    forwarded_for += (forwarded_for.empty() ? "" : ", ") + std::string(field.value());
-                }
-                continue;
-            }
-            if (!context.trusted && name.rfind("x-forwarded-", 0) == 0) {
-                continue;  // only trusted peers may set these
-            }
-            if (name == "x-kong-request-id") {
-                continue;
-            }
-            out.insert(field.name_string(), field.value());
-        }
-        std::string host(in[bhttp::field::host]);
-        bool default_port = service.port == 80 || service.port == 443;
-        out.set(bhttp::field::host,
-                match.route->preserve_host && !host.empty()
-                    ? host
-                    : service.host + (default_port ? "" : ":" + std::to_string(service.port)));
-        std::string real_ip = context.peer;
-        if (context.trusted) {
-            auto header = in.find(settings_.real_ip_header);
-            if (header != in.end() && !header->value().empty()) {
-                real_ip = std::string(header->value());
-            }
-        }
-        out.set("X-Real-IP", real_ip);
-        out.set("X-Forwarded-For",
-                forwarded_for.empty() ? context.peer : forwarded_for + ", " + context.peer);
-        auto keep_or = [&](const char* name, std::string value) {
-            if (!context.trusted || in.find(name) == in.end()) {
-                out.set(name, value);
-            }
-        };
-        std::string path(in.target().substr(0, in.target().find('?')));
-        keep_or("X-Forwarded-Proto", "http");
-        keep_or("X-Forwarded-Host", host.substr(0, host.rfind(':') == std::string::npos ||
-                                                           host.find(']') != std::string::npos
-                                                       ? host.size()
-                                                       : host.rfind(':')));
-        keep_or("X-Forwarded-Port", std::to_string(context.port));
-        keep_or("X-Forwarded-Path", path);
-        if (match.route->strip_path && match.matched_path.size() > 1 && !match.route->paths.empty() &&
-            !match.route->paths.front().regex) {
-            keep_or("X-Forwarded-Prefix", match.matched_path);
-        }
-        out.set("X-Kong-Request-Id", context.request_id);
-        std::string via(in[bhttp::field::via]);
-        out.set(bhttp::field::via, via.empty() ? std::string(kVia) : via + ", " + kVia);
-        if (upgrade) {
-            out.set(bhttp::field::connection, "Upgrade");
-            out.set(bhttp::field::upgrade, in[bhttp::field::upgrade]);
-        } else {
-            out.set(bhttp::field::connection, "keep-alive");
-        }
-        if (auto te = in.find(bhttp::field::te); te != in.end()) {
-            for (auto& token : tokens(te->value())) {
-                if (token == "trailers") {
-                    out.set(bhttp::field::te, "trailers");
-                }
-            }
-        }
-        return out;
-    }
-
     // Reads the upstream's response header and relays the response to the client.
     // Returns false when the client connection must be closed.
     struct Relayed {
@@ -717,7 +557,7 @@ struct ProxyServer::Impl {
         out.result(in.result_int());
         out.reason(in.reason());
         bool switching = in.result() == bhttp::status::switching_protocols;
-        auto hop = hopByHop(in);
+        auto hop = hopByHopNames(in);
         for (const auto& field : in) {
             auto name = lower(field.name_string());
             if (hop.count(name) != 0 || name == "content-length") {
@@ -732,7 +572,7 @@ struct ProxyServer::Impl {
         out.set("X-Kong-Proxy-Latency", std::to_string(static_cast<long long>(context.proxy_ms)));
         out.set("X-Kong-Request-Id", context.request_id);
         if (in.find(bhttp::field::server) == in.end()) {
-            out.set(bhttp::field::server, std::string("portico/") + kVersion);
+            out.set(bhttp::field::server, std::string("portico/") + kPorticoVersion);
         }
         unsigned status = in.result_int();
         bool bodyless = head_request || status / 100 == 1 || status == 204 || status == 304;
@@ -844,7 +684,7 @@ struct ProxyServer::Impl {
         bool has_body = chunked || (length && *length > 0);
         bool upgrade = false;
         if (auto connection = header.find(bhttp::field::connection); connection != header.end()) {
-            for (auto& token : tokens(connection->value())) {
+            for (auto& token : headerTokens(connection->value())) {
                 upgrade = upgrade || token == "upgrade";
             }
         }
@@ -904,8 +744,10 @@ struct ProxyServer::Impl {
         }
 
         std::string upstream_target = router::upstreamPath(*match->route, *match, service->path) + query;
-        auto upstream_header = upstreamHeader(header, context, *match, *service, upstream_target,
-                                              upgrade);
+        ForwardingContext forwarding{context.request_id, context.peer, context.trusted,
+                                     context.port, settings_.real_ip_header};
+        auto upstream_header = upstreamRequestHeader(header, forwarding, *match, *service,
+                                                     upstream_target, upgrade);
         auto method = header.method();
         bool idempotent = method != bhttp::verb::post && method != bhttp::verb::patch &&
                           method != bhttp::verb::lock;

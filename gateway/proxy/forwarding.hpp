@@ -1,0 +1,56 @@
+#pragma once
+// The pure part of forwarding a request (kong-compat.md §4.1, §4.4): which headers go upstream
+// and how, hop-by-hop header removal, and the bodies of gateway-made errors. No sockets: used by
+// the proxy session and by the request-path fuzz target.
+
+#include "gateway/config/config_snapshot.hpp"
+#include "gateway/router/route_table.hpp"
+
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+namespace portico::proxy {
+
+namespace bhttp = boost::beast::http;
+
+inline constexpr const char* kPorticoVersion = "0.1.0";
+inline constexpr const char* kVia = "1.1 portico/0.1.0";
+
+struct ForwardingContext {
+    std::string request_id;
+    std::string peer;       // TCP peer address of the client
+    bool trusted = false;   // the peer is in trusted_ips
+    std::uint16_t port = 0; // the listening port that accepted the request
+    std::string real_ip_header = "X-Real-IP";
+};
+
+// Tokens of a comma-separated header value, lower case, trimmed, empty ones dropped.
+std::vector<std::string> headerTokens(std::string_view value);
+
+// Hop-by-hop header names (RFC 9110 §7.6.1) plus those the message's Connection lists, lower case.
+std::unordered_set<std::string> hopByHopNames(const bhttp::fields& fields);
+
+// The header sent upstream for `in`: hop-by-hop headers removed, Host per preserve_host,
+// X-Real-IP, X-Forwarded-For/-Proto/-Host/-Port/-Path/-Prefix (incoming values kept only from
+// trusted peers), X-Kong-Request-Id, Via; Connection: keep-alive, or Upgrade when `upgrade`.
+// Content-Length / Transfer-Encoding are left to the caller, which knows how the body goes.
+bhttp::request_header<> upstreamRequestHeader(const bhttp::request_header<>& in,
+                                              const ForwardingContext& context,
+                                              const router::Match& match,
+                                              const config::Service& service,
+                                              const std::string& target, bool upgrade);
+
+// A gateway-made error: JSON {message, request_id} by default, text/plain or HTML when the
+// client's Accept asks for them; with Server and X-Kong-Request-Id.
+bhttp::response<bhttp::string_body> gatewayError(int status, std::string_view message,
+                                                 const std::string& request_id,
+                                                 std::string_view accept, unsigned version);
+
+}  // namespace portico::proxy
