@@ -8,7 +8,9 @@ namespace {
 
 constexpr std::uint32_t kNone = 0;  // the root is never anyone's child
 
-bool byFirst(const std::pair<char, std::uint32_t>& edge, char first) { return edge.first < first; }
+bool byFirst(const std::pair<char, std::uint32_t>& edge, char first) {
+    return edge.first < first;
+}
 
 }  // namespace
 

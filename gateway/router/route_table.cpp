@@ -2,9 +2,9 @@
 
 #include "gateway/router/prefix_trie.hpp"
 
-#include <boost/container/small_vector.hpp>
 #include <re2/re2.h>
 #include <re2/set.h>
+#include <boost/container/small_vector.hpp>
 
 #include <algorithm>
 #include <map>
@@ -18,9 +18,13 @@ namespace json = boost::json;
 namespace {
 
 // ASCII only, whatever the process locale: hosts, header values and %-triplets are ASCII rules.
-char lowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char lowerAscii(char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
-char upperAscii(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+char upperAscii(char c) {
+    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
 
 std::string lower(std::string_view text) {
     std::string out(text);
@@ -67,8 +71,8 @@ std::int64_t intField(const json::object& entity, std::string_view field, std::i
 }
 
 bool isUnreserved(unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 int hexValue(char c) {
@@ -97,12 +101,10 @@ bool hostMatches(const HostMatcher& matcher, std::string_view host, std::uint16_
     if (matcher.wildcard_prefix) {
         // "*.example.com": any non-empty label sequence before ".example.com"
         std::string_view suffix = std::string_view(matcher.host).substr(1);
-        return host.size() > suffix.size() &&
-               host.substr(host.size() - suffix.size()) == suffix;
+        return host.size() > suffix.size() && host.substr(host.size() - suffix.size()) == suffix;
     }
     if (matcher.wildcard_suffix) {
-        std::string_view prefix =
-            std::string_view(matcher.host).substr(0, matcher.host.size() - 1);
+        std::string_view prefix = std::string_view(matcher.host).substr(0, matcher.host.size() - 1);
         return host.size() > prefix.size() && host.substr(0, prefix.size()) == prefix;
     }
     return host == matcher.host;
@@ -110,9 +112,9 @@ bool hostMatches(const HostMatcher& matcher, std::string_view host, std::uint16_
 
 // What every route looks at, computed once per request.
 struct PreparedRequest {
-    std::string host;  // lower case, without ":port"
+    std::string host;        // lower case, without ":port"
     std::uint16_t port = 0;  // from the Host header, else the listening port
-    std::string path;  // normalized
+    std::string path;        // normalized
 };
 
 PreparedRequest prepare(const MatchRequest& request) {
@@ -144,9 +146,8 @@ bool accepts(const Route& route, const MatchRequest& request, const PreparedRequ
             route.protocols.end()) {
         return false;
     }
-    if (!route.methods.empty() &&
-        std::find(route.methods.begin(), route.methods.end(), request.method) ==
-            route.methods.end()) {
+    if (!route.methods.empty() && std::find(route.methods.begin(), route.methods.end(),
+                                            request.method) == route.methods.end()) {
         return false;
     }
     if (!route.hosts.empty() &&
@@ -161,8 +162,8 @@ bool accepts(const Route& route, const MatchRequest& request, const PreparedRequ
         bool any = false;
         for (auto value : values) {
             if (matcher.regex) {
-                any = RE2::PartialMatch(re2::StringPiece(value.data(), value.size()),
-                                        *matcher.regex);
+                any =
+                    RE2::PartialMatch(re2::StringPiece(value.data(), value.size()), *matcher.regex);
             } else {
                 auto lowered = lower(value);
                 any = std::find(matcher.values.begin(), matcher.values.end(), lowered) !=
@@ -255,7 +256,7 @@ using Candidates = boost::container::small_vector<std::uint32_t, 32>;
 
 // Regex paths that share a literal start, matched in one pass.
 struct RegexSet {
-    std::unique_ptr<RE2::Set> set;      // anchored at the start, like RE2 Match in accepts()
+    std::unique_ptr<RE2::Set> set;       // anchored at the start, like RE2 Match in accepts()
     std::vector<std::uint32_t> entries;  // set index -> entry
 
     void collect(const std::string& path, Candidates& out) const {
@@ -402,7 +403,8 @@ std::string normalizePath(std::string_view path) {
     for (std::size_t i = 0; i < path.size(); ++i) {
         if (path[i] == '%' && i + 2 < path.size() && hexValue(path[i + 1]) >= 0 &&
             hexValue(path[i + 2]) >= 0) {
-            auto byte = static_cast<unsigned char>(hexValue(path[i + 1]) * 16 + hexValue(path[i + 2]));
+            auto byte =
+                static_cast<unsigned char>(hexValue(path[i + 1]) * 16 + hexValue(path[i + 2]));
             if (isUnreserved(byte)) {
                 decoded += static_cast<char>(byte);
             } else {
@@ -556,10 +558,11 @@ RouteTable RouteTable::build(const std::vector<json::object>& routes,
         }
         for (std::size_t p = 0; p < route.paths.size(); ++p) {
             bool regex = route.paths[p].regex != nullptr;
-            entries.push_back({i, static_cast<int>(p),
-                               {weight, plain_hosts, header_count, regex ? 1 : 0,
-                                regex ? route.regex_priority : 0,
-                                regex ? 0 : route.paths[p].prefix.size()}});
+            entries.push_back(
+                {i,
+                 static_cast<int>(p),
+                 {weight, plain_hosts, header_count, regex ? 1 : 0,
+                  regex ? route.regex_priority : 0, regex ? 0 : route.paths[p].prefix.size()}});
         }
     }
     std::stable_sort(entries.begin(), entries.end(),

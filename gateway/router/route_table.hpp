@@ -30,14 +30,14 @@ struct HostMatcher {
 };
 
 struct PathMatcher {
-    std::string prefix;                // prefix path, or the regex source without '~'
-    std::shared_ptr<re2::RE2> regex;   // set for '~' paths
+    std::string prefix;               // prefix path, or the regex source without '~'
+    std::shared_ptr<re2::RE2> regex;  // set for '~' paths
 };
 
 struct HeaderMatcher {
-    std::string name;                   // lower case
-    std::vector<std::string> values;    // lower case, plain values
-    std::shared_ptr<re2::RE2> regex;    // single `~*` value
+    std::string name;                 // lower case
+    std::vector<std::string> values;  // lower case, plain values
+    std::shared_ptr<re2::RE2> regex;  // single `~*` value
 };
 
 struct Route {
@@ -59,7 +59,7 @@ struct Route {
 
 struct MatchRequest {
     std::string_view method;
-    std::string_view host;  // Host header, may carry ":port"
+    std::string_view host;   // Host header, may carry ":port"
     std::uint16_t port = 0;  // listening port
     std::string_view path;   // raw path without the query string
     std::string_view scheme = "http";
@@ -103,8 +103,8 @@ public:
 private:
     struct Index;
 
-    std::vector<Route> routes_;            // one per entry, sorted by priority, highest first
-    std::shared_ptr<const Index> index_;   // entry numbers are positions in routes_
+    std::vector<Route> routes_;           // one per entry, sorted by priority, highest first
+    std::shared_ptr<const Index> index_;  // entry numbers are positions in routes_
 };
 
 // Normalizes a request path as Kong does before matching: percent-encodings of unreserved
