@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Starts portico for ../shared/bench/proxy-bench.sh: DB-less, one service and one route to the
+# bench upstream, `worker_threads` = the bench's WORKERS, no access log (nginx's bench config has
+# none either). Reads BENCH_LISTEN_PORT, BENCH_UPSTREAM, BENCH_WORKERS and BENCH_WORKDIR.
+#
+#   CANDIDATE_NAME=portico CANDIDATE_CMD="$PWD/tests/bench/bench-candidate.sh" \
+#     ../shared/bench/proxy-bench.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+binary=${PORTICO_BIN:-$here/build/gateway/app/portico}
+work=${BENCH_WORKDIR:?}
+cat > "$work/kong.yml" <<YAML
+_format_version: "3.0"
+services:
+  - name: bench
+    url: http://${BENCH_UPSTREAM:?}
+    routes:
+      - name: bench
+        paths: ["/"]
+        strip_path: false
+YAML
+cat > "$work/portico.conf" <<CONF
+prefix = $work/prefix
+database = off
+declarative_config = $work/kong.yml
+proxy_listen = 127.0.0.1:${BENCH_LISTEN_PORT:?}
+admin_listen = off
+worker_threads = ${BENCH_WORKERS:-1}
+log_level = warn
+proxy_access_log = off
+CONF
+exec "$binary" start -c "$work/portico.conf"
