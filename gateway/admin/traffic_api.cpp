@@ -277,7 +277,7 @@ std::optional<HttpResponse> handleTrafficEndpoint(proxy::TrafficRing& ring, prox
     allow = "GET";
     if (request.method != "GET" && request.method != "HEAD") {
         HttpResponse response = errorResponse(ApiError::methodNotAllowed());
-        response.set("Allow", allow);
+        response.set("Allow", "GET, HEAD, OPTIONS");  // as OPTIONS on the path lists them
         return response;
     }
     if (metrics_path) {

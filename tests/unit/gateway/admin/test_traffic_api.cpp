@@ -1,8 +1,10 @@
 // Portico's traffic endpoints (GET /traffic, /traffic/stream, /traffic/{id}, /metrics) as a
 // handler, and the server-sent events path of http::HttpServer over a real socket.
 
+#include "gateway/admin/admin_api.hpp"
 #include "gateway/admin/traffic_api.hpp"
 #include "gateway/http/http_server.hpp"
+#include "gateway/store/store.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -478,7 +480,8 @@ private slots:
         QVERIFY(response.has_value());
         QCOMPARE(response->status, 405);
         QCOMPARE(allow_, std::string("GET"));
-        QCOMPARE(std::string(response->header("Allow").value_or("")), std::string("GET"));
+        QCOMPARE(std::string(response->header("Allow").value_or("")),
+                 std::string("GET, HEAD, OPTIONS"));
         QCOMPARE(response->body, std::string("{\"message\":\"Method not allowed\"}"));
         QVERIFY(!response->stream);
     }
@@ -496,6 +499,50 @@ private slots:
         QVERIFY(response->body.find("portico_http_requests_total{route=\"orders\","
                                     "service=\"orders-svc\",status_class=\"2xx\"} 1\n") !=
                 std::string::npos);
+    }
+
+    // Plugged into the Admin API as main.cpp does: CORS, OPTIONS and the fall-through to 404.
+    void throughTheAdminApi() {
+        fillFeed(*ring_);
+        auto store = portico::store::openSqliteStore(":memory:");
+        portico::core::Settings settings;
+        portico::admin::AdminHooks hooks;
+        hooks.extension = [this](const HttpRequest& request,
+                                 const std::vector<std::string>& segments, std::string& allow) {
+            return handleTrafficEndpoint(*ring_, *metrics_, request, segments, allow);
+        };
+        portico::admin::AdminApi api(*store, settings, portico::admin::NodeInfo{},
+                                     std::move(hooks));
+        auto request = [](std::string method, std::string target) {
+            HttpRequest r;
+            r.method = std::move(method);
+            r.target = std::move(target);
+            r.headers = {{"Origin", "http://console.test"}};
+            return r;
+        };
+
+        auto list = api.handle(request("GET", "/traffic/?status=5xx&size=2"));
+        QCOMPARE(list.status, 200);
+        QCOMPARE(std::string(list.header("Access-Control-Allow-Origin").value_or("")),
+                 std::string("http://console.test"));
+        json::value body = json::parse(list.body);
+        QCOMPARE(dataIds(body), QStringList({"e", "d"}));
+
+        auto options = api.handle(request("OPTIONS", "/traffic/stream"));
+        QCOMPARE(options.status, 204);
+        QCOMPARE(std::string(options.header("Allow").value_or("")),
+                 std::string("GET, HEAD, OPTIONS"));
+        QVERIFY(!options.stream);
+
+        auto stream = api.handle(request("GET", "/traffic/stream"));
+        QCOMPARE(stream.status, 200);
+        QVERIFY(stream.stream);
+
+        QCOMPARE(api.handle(request("GET", "/traffic/b")).status, 200);
+        QCOMPARE(api.handle(request("GET", "/traffic/nope")).status, 404);
+        QCOMPARE(api.handle(request("GET", "/traffic/b/c")).status, 404);
+        QCOMPARE(api.handle(request("POST", "/metrics")).status, 405);
+        QCOMPARE(api.handle(request("GET", "/metrics")).status, 200);
     }
 
     void streamStartsFromNow() {
