@@ -211,6 +211,11 @@ std::string idOf(const json::object& entity) {
     return {};
 }
 
+// A decoded path segment (a name from the URL) made fit for a link again.
+std::string pathSegment(std::string_view segment) {
+    return boost::urls::encode(segment, boost::urls::unreserved_chars);
+}
+
 // A target key as the store keeps it: default port 8000 when none is given.
 std::string normalizeTargetKey(const std::string& key) {
     if (key.empty()) {
@@ -964,7 +969,7 @@ struct AdminApi::Impl {
             }
             Parent parent{s, **parent_found, "upstream"};
             return list(*schema::findSchema("targets"), query, &parent,
-                        base + "/" + key + "/targets/all");
+                        base + "/" + pathSegment(key) + "/targets/all");
         }
         std::string field;
         const EntitySchema* child = childSchema(*s, third, field);
@@ -985,7 +990,7 @@ struct AdminApi::Impl {
             if (method == "POST") {
                 return create(*child, body.toObject(*child), &parent);
             }
-            return list(*child, query, &parent, base + "/" + key + "/" + third);
+            return list(*child, query, &parent, base + "/" + pathSegment(key) + "/" + third);
         }
         const std::string& child_key = segments[3];
         if (method == "PUT") {
@@ -1279,7 +1284,8 @@ struct AdminApi::Impl {
                                            : std::string("/tags");
             body["offset"] = page->offset;
             body["next"] = base + "?offset=" +
-                           boost::urls::encode(page->offset, boost::urls::unreserved_chars);
+                           boost::urls::encode(page->offset, boost::urls::unreserved_chars) +
+                           "&size=" + std::to_string(request.size);
         }
         return jsonResponse(200, body);
     }

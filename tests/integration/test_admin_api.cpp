@@ -183,6 +183,13 @@ private slots:
     void corsEchoesOrigin();
     void headIsGetWithoutBody();
     void trailingSlashIsTolerated();
+    void escapedNamesInUrls();
+    void nestedPutAndPagination();
+    void deletesCascadeToChildren();
+    void upstreamAndTargetValidation();
+    void pluginsOnAService();
+    void tagsPaginationAndErrors();
+    void keepAliveServesSeveralRequests();
     void unparsableJsonIs400();
     void unknownFieldIs400();
     void wrongTypeAndOutOfRangeAreEachNamed();
@@ -195,6 +202,8 @@ private slots:
     void deletingAReferencedServiceIs400();
     void routeWithMissingServiceIs400();
     void malformedHttpIs400AndTheProcessKeepsServing();
+    void chunkedBodyOverOneMebibyteIs413();
+    void changingTheIdIs400();
     void processSurvivedAndNothingWasLost();
 };
 
@@ -203,11 +212,16 @@ void AdminApiTest::initTestCase() {
 }
 
 void AdminApiTest::cleanupTestCase() {
-    QCOMPARE(gateway_.stop(), 0);
+    // Only a process that runs: stop() signals processId(), which is 0 for one that never
+    // started, and kill(0, ...) would signal this test's whole process group.
+    if (gateway_.running()) {
+        QCOMPARE(gateway_.stop(), 0);
+    }
 }
 
 // ---------------------------------------------------------------------------------------
 // Services
+
 void AdminApiTest::serviceCreateReturnsEveryFieldWithDefaults() {
     auto created = call("POST", "/services", R"js({"name":"svc-a","host":"a.example.com"})js");
     COMPARE_STATUS(created, 201);
@@ -323,6 +337,7 @@ void AdminApiTest::serviceDelete() {
 
 // ---------------------------------------------------------------------------------------
 // Routes
+
 void AdminApiTest::routesNestedUnderService() {
     auto service_id = createService("svc-r");
     auto other_id = createService("svc-r2");
@@ -384,6 +399,7 @@ void AdminApiTest::serviceLessRouteHasNoService() {
 
 // ---------------------------------------------------------------------------------------
 // Upstreams and targets: service instances register and deregister themselves.
+
 void AdminApiTest::upstreamDefaults() {
     auto created = call("POST", "/upstreams", R"js({"name":"orders.internal"})js");
     COMPARE_STATUS(created, 201);
@@ -477,6 +493,7 @@ void AdminApiTest::targetsRegisterAndDeregister() {
 
 // ---------------------------------------------------------------------------------------
 // Consumers and credentials
+
 void AdminApiTest::consumersAndCustomIdLookup() {
     auto alice = call("POST", "/consumers", R"js({"username":"alice","custom_id":"c-1"})js");
     COMPARE_STATUS(alice, 201);
@@ -603,6 +620,7 @@ void AdminApiTest::certificateWithSnis() {
 
 // ---------------------------------------------------------------------------------------
 // Pagination and tags
+
 void AdminApiTest::paginationFollowsNextUntilNull() {
     QSet<QString> created;
     for (int i = 0; i < 5; ++i) {
@@ -751,6 +769,7 @@ void AdminApiTest::tagsFilterAndListing() {
 
 // ---------------------------------------------------------------------------------------
 // Body encodings
+
 void AdminApiTest::formUrlEncodedBodies() {
     auto service =
         call("POST", "/services", "name=svc-form&host=form.example.com&port=8080&retries=2&path=",
@@ -818,6 +837,7 @@ void AdminApiTest::multipartBody() {
 
 // ---------------------------------------------------------------------------------------
 // Node endpoints
+
 void AdminApiTest::rootEndpoint() {
     auto root = call("GET", "/");
     COMPARE_STATUS(root, 200);
@@ -893,6 +913,7 @@ void AdminApiTest::schemasEndpoints() {
 
 // ---------------------------------------------------------------------------------------
 // HTTP conveniences: OPTIONS, CORS, HEAD, trailing slash
+
 void AdminApiTest::optionsAnswersAllowedMethods() {
     auto collection = call("OPTIONS", "/services");
     COMPARE_STATUS(collection, 204);
@@ -962,7 +983,210 @@ void AdminApiTest::trailingSlashIsTolerated() {
 }
 
 // ---------------------------------------------------------------------------------------
+// More entity behaviour: names in URLs, nested upsert, cascades, plugins, validation texts
+
+void AdminApiTest::escapedNamesInUrls() {
+    auto utf8 =
+        call("POST", "/services", "{\"name\":\"caf\xc3\xa9-svc\",\"host\":\"cafe.example.com\"}");
+    COMPARE_STATUS(utf8, 201);
+    auto by_name = call("GET", "/services/caf%C3%A9-svc");
+    COMPARE_STATUS(by_name, 200);
+    COMPARE_JSON(by_name.json(), utf8.json());
+
+    auto slash = call("POST", "/consumers", R"js({"username":"team/ops","custom_id":"a b"})js");
+    COMPARE_STATUS(slash, 201);
+    auto by_username = call("GET", "/consumers/team%2Fops");
+    COMPARE_STATUS(by_username, 200);
+    COMPARE_JSON(by_username.json(), slash.json());
+    auto by_custom_id = call("GET", "/consumers?custom_id=a%20b");
+    COMPARE_STATUS(by_custom_id, 200);
+    QCOMPARE(idsOf(by_custom_id.json().value("data").toArray()),
+             (QSet<QString>{slash.json().value("id").toString()}));
+    COMPARE_STATUS(call("DELETE", "/consumers/team%2Fops"), 204);
+    COMPARE_STATUS(call("GET", "/consumers/" + slash.json().value("id").toString().toUtf8()), 404);
+}
+
+void AdminApiTest::nestedPutAndPagination() {
+    auto service_id = createService("svc-nest");
+    QVERIFY(!service_id.isEmpty());
+    auto put = call("PUT", "/services/svc-nest/routes/r-nest-0", R"js({"paths":["/n0"]})js");
+    COMPARE_STATUS(put, 200);
+    QCOMPARE(put.json().value("name").toString(), QString("r-nest-0"));
+    COMPARE_JSON(put.json().value("service").toObject(), (QJsonObject{{"id", service_id}}));
+    // The parent in the path wins over one in the body.
+    auto other_id = createService("svc-nest-other");
+    auto posted = call("POST", "/services/svc-nest/routes",
+                       "{\"name\":\"r-nest-1\",\"paths\":[\"/n1\"],\"service\":{\"id\":\"" +
+                           other_id.toUtf8() + "\"}}");
+    COMPARE_STATUS(posted, 201);
+    COMPARE_JSON(posted.json().value("service").toObject(), (QJsonObject{{"id", service_id}}));
+    COMPARE_STATUS(
+        call("POST", "/services/svc-nest/routes", R"js({"name":"r-nest-2","paths":["/n2"]})js"),
+        201);
+
+    auto first = call("GET", "/services/svc-nest/routes?size=2");
+    COMPARE_STATUS(first, 200);
+    QCOMPARE(first.json().value("data").toArray().size(), 2);
+    auto next = first.json().value("next").toString();
+    QVERIFY2(next.startsWith("/services/svc-nest/routes?offset=") ||
+                 next.startsWith("/services/" + service_id + "/routes?offset="),
+             qPrintable(next));
+    auto rest = call("GET", next.toUtf8());
+    COMPARE_STATUS(rest, 200);
+    auto seen = idsOf(first.json().value("data").toArray());
+    seen.unite(idsOf(rest.json().value("data").toArray()));
+    QCOMPARE(seen.size(), 3);
+    QVERIFY(rest.json().value("next").isNull());
+
+    // A parent whose name needs escaping still yields a usable next link.
+    auto odd =
+        call("POST", "/services", "{\"name\":\"n\xc3\xa9st~svc\",\"host\":\"odd.example.com\"}");
+    COMPARE_STATUS(odd, 201);
+    for (int i = 0; i < 3; ++i) {
+        COMPARE_STATUS(call("POST", "/services/n%C3%A9st~svc/routes",
+                            "{\"paths\":[\"/odd" + QByteArray::number(i) + "\"]}"),
+                       201);
+    }
+    auto odd_page = call("GET", "/services/n%C3%A9st~svc/routes?size=2");
+    COMPARE_STATUS(odd_page, 200);
+    auto odd_next = odd_page.json().value("next").toString().toUtf8();
+    for (char c : odd_next) {
+        QVERIFY2(static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f,
+                 odd_next.constData());
+    }
+    auto odd_rest = call("GET", odd_next);
+    COMPARE_STATUS(odd_rest, 200);
+    QCOMPARE(odd_rest.json().value("data").toArray().size(), 1);
+}
+
+void AdminApiTest::deletesCascadeToChildren() {
+    COMPARE_STATUS(call("POST", "/consumers", R"js({"username":"erin"})js"), 201);
+    auto credential = call("POST", "/consumers/erin/key-auth", R"js({"key":"erin-key"})js");
+    COMPARE_STATUS(credential, 201);
+    COMPARE_STATUS(call("DELETE", "/consumers/erin/key-auth/erin-key"), 204);
+    COMPARE_STATUS(call("GET", "/key-auths/erin-key"), 404);
+    COMPARE_STATUS(call("POST", "/consumers/erin/key-auth", R"js({"key":"erin-key-2"})js"), 201);
+    COMPARE_STATUS(call("DELETE", "/consumers/erin"), 204);
+    COMPARE_STATUS(call("GET", "/key-auths/erin-key-2"), 404);
+
+    COMPARE_STATUS(call("POST", "/upstreams", R"js({"name":"gone.internal"})js"), 201);
+    auto target =
+        call("POST", "/upstreams/gone.internal/targets", R"js({"target":"10.9.9.9:80"})js");
+    COMPARE_STATUS(target, 201);
+    COMPARE_STATUS(call("DELETE", "/upstreams/gone.internal"), 204);
+    COMPARE_STATUS(call("GET", "/upstreams/gone.internal"), 404);
+    // Re-created with the same name, it starts without targets.
+    COMPARE_STATUS(call("POST", "/upstreams", R"js({"name":"gone.internal"})js"), 201);
+    COMPARE_RESPONSE(call("GET", "/upstreams/gone.internal/targets"), 200,
+                     R"js({"data":[],"next":null})js");
+}
+
+void AdminApiTest::upstreamAndTargetValidation() {
+    COMPARE_RESPONSE(call("POST", "/upstreams", R"js({"name":"10.0.0.1"})js"), 400,
+                     "{\"code\":2,\"name\":\"schema violation\",\"message\":\"schema violation "
+                     "(name: Invalid name ('10.0.0.1'); no ip addresses allowed)\",\"fields\":"
+                     "{\"name\":\"Invalid name ('10.0.0.1'); no ip addresses allowed\"}}");
+    COMPARE_STATUS(call("POST", "/upstreams", R"js({"name":"x.internal","slots":5})js"), 400);
+    COMPARE_STATUS(call("POST", "/upstreams", R"js({"name":"x.internal"})js"), 201);
+    auto bad_target =
+        call("POST", "/upstreams/x.internal/targets", R"js({"target":"not a host!"})js");
+    COMPARE_RESPONSE(bad_target, 400,
+                     "{\"code\":2,\"name\":\"schema violation\",\"message\":\"schema violation "
+                     "(target: Invalid target ('not a host!'); not a valid hostname or ip "
+                     "address)\",\"fields\":{\"target\":\"Invalid target ('not a host!'); not a "
+                     "valid hostname or ip address\"}}");
+    auto heavy = call("POST", "/upstreams/x.internal/targets",
+                      R"js({"target":"10.1.1.1","weight":70000})js");
+    COMPARE_RESPONSE(heavy, 400,
+                     R"js({"code":2,"name":"schema violation",)js"
+                     R"js("message":"schema violation (weight: value should be between 0 and )js"
+                     R"js(65535)","fields":{"weight":"value should be between 0 and 65535"}})js");
+    COMPARE_RESPONSE(call("GET", "/upstreams/x.internal/targets"), 200,
+                     R"js({"data":[],"next":null})js");
+}
+
+void AdminApiTest::pluginsOnAService() {
+    auto service_id = createService("svc-plug");
+    QVERIFY(!service_id.isEmpty());
+    auto created = call("POST", "/services/svc-plug/plugins",
+                        R"js({"name":"key-auth","config":{"key_names":["x-api-key"]}})js");
+    COMPARE_STATUS(created, 201);
+    auto plugin = created.json();
+    QVERIFY(hasSystemFields(plugin));
+    COMPARE_JSON(plugin.value("service").toObject(), (QJsonObject{{"id", service_id}}));
+    QVERIFY(plugin.value("route").isNull());
+    QVERIFY(plugin.value("consumer").isNull());
+    QCOMPARE(plugin.value("enabled"), QJsonValue(true));
+    QCOMPARE(compact(plugin.value("protocols").toArray()),
+             QByteArray(R"js(["grpc","grpcs","http","https"])js"));
+    QCOMPARE(compact(plugin.value("config").toObject().value("key_names").toArray()),
+             QByteArray(R"js(["x-api-key"])js"));
+
+    auto duplicate = call("POST", "/services/svc-plug/plugins", R"js({"name":"key-auth"})js");
+    COMPARE_STATUS(duplicate, 409);
+    QCOMPARE(duplicate.json().value("code").toInt(), 5);
+    QCOMPARE(duplicate.json().value("message").toString(),
+             "UNIQUE violation detected on '{consumer=null,name=\"key-auth\",route=null,"
+             "service={id=\"" +
+                 service_id + "\"}}'");
+
+    COMPARE_RESPONSE(call("POST", "/plugins", R"js({"name":"no-such-plugin"})js"), 400,
+                     "{\"code\":2,\"name\":\"schema violation\",\"message\":\"schema violation "
+                     "(name: plugin 'no-such-plugin' not enabled; add it to the 'plugins' "
+                     "configuration property)\",\"fields\":{\"name\":\"plugin 'no-such-plugin' "
+                     "not enabled; add it to the 'plugins' configuration property\"}}");
+    auto listing = call("GET", "/services/svc-plug/plugins");
+    COMPARE_STATUS(listing, 200);
+    QCOMPARE(idsOf(listing.json().value("data").toArray()),
+             (QSet<QString>{plugin.value("id").toString()}));
+    auto by_id = call("GET", "/plugins/" + plugin.value("id").toString().toUtf8());
+    COMPARE_STATUS(by_id, 200);
+    COMPARE_JSON(by_id.json(), plugin);
+    // Deleting the service takes its plugins along.
+    COMPARE_STATUS(call("DELETE", "/services/svc-plug"), 204);
+    COMPARE_STATUS(call("GET", "/plugins/" + plugin.value("id").toString().toUtf8()), 404);
+}
+
+void AdminApiTest::tagsPaginationAndErrors() {
+    auto tags = call("GET", "/tags?size=1");
+    COMPARE_STATUS(tags, 200);
+    QCOMPARE(tags.json().value("data").toArray().size(), 1);
+    auto next = tags.json().value("next").toString();
+    static const QRegularExpression tags_next("^/tags\\?offset=[^&]+&size=1$");
+    QVERIFY2(tags_next.match(next).hasMatch(), qPrintable(next));
+    auto second = call("GET", next.toUtf8());
+    COMPARE_STATUS(second, 200);
+    QCOMPARE(second.json().value("data").toArray().size(), 1);
+    QVERIFY(second.json().value("data").toArray().first() !=
+            tags.json().value("data").toArray().first());
+    COMPARE_STATUS(call("GET", "/tags?offset=bogus"), 400);
+    COMPARE_RESPONSE(call("GET", "/tags?size=abc"), 400,
+                     R"js({"code":9,"name":"invalid size","message":"size must be a number"})js");
+    COMPARE_RESPONSE(call("GET", "/tags/no-such-tag"), 200, R"js({"data":[],"next":null})js");
+    COMPARE_RESPONSE(call("GET", "/services?tags="), 400,
+                     R"js({"code":11,"name":"invalid options",)js"
+                     R"js("message":"invalid option (tags: cannot be null)",)js"
+                     R"js("options":{"tags":"cannot be null"}})js");
+    // Unknown query parameters are ignored.
+    COMPARE_STATUS(call("GET", "/services?colour=red"), 200);
+}
+
+void AdminApiTest::keepAliveServesSeveralRequests() {
+    auto raw = rawExchange(gateway_.adminPort(),
+                           "GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                           "GET /services/svc-a HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                           "GET /services/no-such-service HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Connection: close\r\n\r\n");
+    QCOMPARE(raw.count("HTTP/1.1 200 "), 2);
+    QCOMPARE(raw.count("HTTP/1.1 404 "), 1);
+    QVERIFY(raw.contains("\"name\":\"svc-a\""));
+    auto http10 = rawExchange(gateway_.adminPort(), "GET /services/svc-a HTTP/1.0\r\n\r\n");
+    QVERIFY2(http10.startsWith("HTTP/1.0 200"), http10);
+}
+
+// ---------------------------------------------------------------------------------------
 // Bad input, one kind per test
+
 void AdminApiTest::unparsableJsonIs400() {
     COMPARE_RESPONSE(call("POST", "/services", R"js({"name":"svc-bad-json","host":)js"), 400,
                      R"js({"message":"Cannot parse JSON body"})js");
@@ -1125,6 +1349,27 @@ void AdminApiTest::malformedHttpIs400AndTheProcessKeepsServing() {
     QVERIFY2(binary.isEmpty() || binary.startsWith("HTTP/1.1 400"), binary);
     QVERIFY(gateway_.running());
     COMPARE_STATUS(call("GET", "/status"), 200);
+}
+
+void AdminApiTest::chunkedBodyOverOneMebibyteIs413() {
+    QByteArray raw =
+        "POST /services HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    const QByteArray chunk(64 * 1024, ' ');
+    for (int i = 0; i < 17; ++i) {
+        raw += QByteArray::number(chunk.size(), 16) + "\r\n" + chunk + "\r\n";
+    }
+    raw += "0\r\n\r\n";
+    COMPARE_STATUS(rawRequest(gateway_.adminPort(), raw), 413);
+    QVERIFY(gateway_.running());
+}
+
+void AdminApiTest::changingTheIdIs400() {
+    auto response = call("PATCH", "/services/svc-a", "{\"id\":\"" + newUuid() + "\"}");
+    COMPARE_STATUS(response, 400);
+    QCOMPARE(response.json().value("code").toInt(), 2);
+    QVERIFY2(response.json().value("fields").toObject().contains("id"), response.body);
+    COMPARE_STATUS(call("GET", "/services/svc-a"), 200);
 }
 
 // Must stay last: all of the above left the process and the store intact.
