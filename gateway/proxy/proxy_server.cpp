@@ -26,6 +26,7 @@
 #include <boost/json/serialize.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 
+#include <algorithm>
 #include <deque>
 #include <filesystem>
 #include <random>
@@ -517,6 +518,39 @@ struct ProxyServer::Impl {
         co_return !ec;
     }
 
+    // 426 "Please use HTTPS protocol", or a redirect to https:// with the route's status.
+    asio::awaitable<bool> answerHttpsRequired(beast::tcp_stream& client, RequestContext& context,
+                                              const router::Route& route, const std::string& host,
+                                              const std::string& target, std::string_view accept,
+                                              unsigned version) {
+        int status = route.https_redirect_status_code;
+        context.record.status = status;
+        context.record.gateway_error = true;
+        bhttp::response<bhttp::string_body> response;
+        if (status == 426) {
+            response = gatewayError(426, "Please use HTTPS protocol", context.request_id, accept,
+                                    version);
+            response.set(bhttp::field::connection, "Upgrade");
+            response.set(bhttp::field::upgrade, "TLS/1.2, HTTP/1.1");
+            context.keep_alive = false;
+        } else {
+            response.version(version);
+            response.result(static_cast<unsigned>(status));
+            response.set(bhttp::field::location, "https://" + host + target);
+            response.set(bhttp::field::server, std::string("portico/") + kPorticoVersion);
+            response.set("X-Kong-Request-Id", context.request_id);
+            response.prepare_payload();
+        }
+        if (status != 426) {
+            response.keep_alive(context.keep_alive && !stopping_);
+        }
+        context.record.bytes_out = response.body().size();
+        client.expires_after(std::chrono::seconds(settings_.client_body_timeout));
+        auto [ec, n] = co_await bhttp::async_write(client, response, kUseTuple);
+        (void)n;
+        co_return !ec;
+    }
+
     // Reads the upstream's response header and relays the response to the client.
     // Returns false when the client connection must be closed.
     struct Relayed {
@@ -718,6 +752,25 @@ struct ProxyServer::Impl {
             context.explanation.service_id = service->id;
             context.explanation.service_name = service->name;
             context.explanation.target = service->host + ":" + std::to_string(service->port);
+        }
+        if (match && std::find(match->route->protocols.begin(), match->route->protocols.end(),
+                               "http") == match->route->protocols.end()) {
+            // An https-only route reached over plain HTTP (kong-compat.md §3.5). The scheme a
+            // trusted proxy in front saw counts, as Kong reads X-Forwarded-Proto.
+            std::string scheme = "http";
+            if (context.trusted) {
+                if (auto proto = header.find("X-Forwarded-Proto"); proto != header.end()) {
+                    scheme = lower(proto->value());
+                }
+            }
+            if (scheme != "https") {
+                if (has_body) {
+                    context.keep_alive = false;
+                }
+                co_return co_await answerHttpsRequired(client, context, *match->route, host,
+                                                       target, accept, version) &&
+                    context.keep_alive;
+            }
         }
         if (!match || service == nullptr) {
             // The body (if any) is not read: the connection cannot be reused after this answer.

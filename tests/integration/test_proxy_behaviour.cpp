@@ -143,6 +143,33 @@ private slots:
         QCOMPARE(headers.value("X-Kept").toString(), QString("yes"));
     }
 
+    void httpsOnlyRoutesRedirect() {
+        QCOMPARE(gateway_
+                     .admin("POST", "/services/echo/routes",
+                            "{\"protocols\":[\"https\"],\"paths\":[\"/secure\"]}")
+                     .status,
+                 201);
+        QCOMPARE(gateway_
+                     .admin("POST", "/services/echo/routes",
+                            "{\"protocols\":[\"https\"],\"paths\":[\"/moved\"],"
+                            "\"https_redirect_status_code\":301}")
+                     .status,
+                 201);
+        waitForRoute("/secure");
+        auto upgrade = request(gateway_.proxyPort(), "GET", "/secure/x");
+        QCOMPARE(upgrade.status, 426);
+        QCOMPARE(upgrade.json().value("message").toString(), QString("Please use HTTPS protocol"));
+        QCOMPARE(upgrade.headers.value("upgrade"), QByteArray("TLS/1.2, HTTP/1.1"));
+        auto moved = request(gateway_.proxyPort(), "GET", "/moved/y?z=1");
+        QCOMPARE(moved.status, 301);
+        QCOMPARE(moved.headers.value("location"),
+                 "https://127.0.0.1:" + QByteArray::number(gateway_.proxyPort()) + "/moved/y?z=1");
+        // Behind a trusted TLS terminator the request is proxied.
+        auto proxied = request(gateway_.proxyPort(), "GET", "/secure/x", {}, {},
+                               {{"X-Forwarded-Proto", "https"}});
+        QCOMPARE(proxied.status, 200);
+    }
+
     void gatewayErrorsExplainThemselves() {
         quint16 dead = freePort();
         QCOMPARE(gateway_
