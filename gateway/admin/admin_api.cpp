@@ -1,6 +1,7 @@
 #include "gateway/admin/admin_api.hpp"
 
 #include "common/declarative.hpp"
+#include "common/formats.hpp"
 #include "common/validation.hpp"
 #include "gateway/core/logging.hpp"
 
@@ -216,22 +217,32 @@ std::string pathSegment(std::string_view segment) {
     return boost::urls::encode(segment, boost::urls::unreserved_chars);
 }
 
-// A target key as the store keeps it: default port 8000 when none is given.
+// A target key as the store keeps it ("10.0.0.1" -> "10.0.0.1:8000", "::1" -> expanded and
+// bracketed), by the same rules as the schema; a key that is no valid target stays as given and
+// matches nothing.
 std::string normalizeTargetKey(const std::string& key) {
-    if (key.empty()) {
-        return key;
+    return schema::formats::normalizeTarget(key).value_or(key);
+}
+
+// Request targets as clients send them, not only as RFC 3986 allows: raw brackets (IPv6
+// targets), spaces, UTF-8 names. Bytes a path or query may not hold are percent-encoded before
+// parsing; a malformed escape ("%ZZ") is left alone and still fails.
+std::string escapeLoosely(std::string_view target) {
+    static const char* kHex = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(target.size());
+    for (char c : target) {
+        auto byte = static_cast<unsigned char>(c);
+        if (byte <= 0x20 || byte >= 0x7f || std::string_view("\"<>[\\]^`{|}").find(c) !=
+                                                  std::string_view::npos) {
+            out += '%';
+            out += kHex[byte >> 4];
+            out += kHex[byte & 0x0f];
+        } else {
+            out += c;
+        }
     }
-    if (key.front() == '[') {
-        return key.find("]:") == std::string::npos ? key + ":8000" : key;
-    }
-    auto colons = std::count(key.begin(), key.end(), ':');
-    if (colons == 0) {
-        return key + ":8000";
-    }
-    if (colons > 1) {
-        return "[" + key + "]:8000";
-    }
-    return key;
+    return out;
 }
 
 const char* kPorticoVersion = "0.1.0";
@@ -1407,6 +1418,11 @@ struct AdminApi::Impl {
 
     HttpResponse handle(const HttpRequest& request) {
         auto parsed = boost::urls::parse_origin_form(request.target);
+        std::string escaped;
+        if (!parsed) {
+            escaped = escapeLoosely(request.target);
+            parsed = boost::urls::parse_origin_form(escaped);
+        }
         HttpResponse response;
         std::string allow;
         if (!parsed) {

@@ -187,9 +187,14 @@ private slots:
     void nestedPutAndPagination();
     void deletesCascadeToChildren();
     void upstreamAndTargetValidation();
+    void ipv6TargetsByAnySpelling();
     void pluginsOnAService();
     void tagsPaginationAndErrors();
     void keepAliveServesSeveralRequests();
+    void kongWorkedExamplesOfErrors();
+    void duplicateIdOnCreateIs400();
+    void contentTypeVariants();
+    void nodeListings();
     void unparsableJsonIs400();
     void unknownFieldIs400();
     void wrongTypeAndOutOfRangeAreEachNamed();
@@ -1105,6 +1110,35 @@ void AdminApiTest::upstreamAndTargetValidation() {
                      R"js({"data":[],"next":null})js");
 }
 
+void AdminApiTest::ipv6TargetsByAnySpelling() {
+    COMPARE_STATUS(call("POST", "/upstreams", R"js({"name":"v6.internal"})js"), 201);
+    auto bare = call("POST", "/upstreams/v6.internal/targets", R"js({"target":"::1"})js");
+    COMPARE_STATUS(bare, 201);
+    const QString expanded = "[0000:0000:0000:0000:0000:0000:0000:0001]";
+    QCOMPARE(bare.json().value("target").toString(), expanded + ":8000");
+    auto with_port =
+        call("POST", "/upstreams/v6.internal/targets", R"js({"target":"[::1]:8080"})js");
+    COMPARE_STATUS(with_port, 201);
+    QCOMPARE(with_port.json().value("target").toString(), expanded + ":8080");
+    // The same instance spelled differently is still the same target.
+    COMPARE_STATUS(call("POST", "/upstreams/v6.internal/targets",
+                        R"js({"target":"[0:0:0:0:0:0:0:1]:8080"})js"),
+                   409);
+
+    // Looked up by the short spelling, escaped or with raw brackets as curl sends them.
+    auto escaped = call("GET", "/upstreams/v6.internal/targets/%5B::1%5D:8080");
+    COMPARE_STATUS(escaped, 200);
+    COMPARE_JSON(escaped.json(), with_port.json());
+    COMPARE_STATUS(call("GET", "/upstreams/v6.internal/targets/::1"), 200);
+    COMPARE_STATUS(call("DELETE", "/upstreams/v6.internal/targets/[::1]:8080"), 204);
+    COMPARE_STATUS(call("DELETE", "/upstreams/v6.internal/targets/[::1]"), 204);
+    COMPARE_RESPONSE(call("GET", "/upstreams/v6.internal/targets"), 200,
+                     R"js({"data":[],"next":null})js");
+    // A raw UTF-8 name in the path is accepted as well; a broken escape is not.
+    COMPARE_STATUS(call("GET", "/services/caf\xc3\xa9-svc"), 200);
+    COMPARE_STATUS(call("GET", "/services/%ZZ"), 400);
+}
+
 void AdminApiTest::pluginsOnAService() {
     auto service_id = createService("svc-plug");
     QVERIFY(!service_id.isEmpty());
@@ -1182,6 +1216,90 @@ void AdminApiTest::keepAliveServesSeveralRequests() {
     QVERIFY(raw.contains("\"name\":\"svc-a\""));
     auto http10 = rawExchange(gateway_.adminPort(), "GET /services/svc-a HTTP/1.0\r\n\r\n");
     QVERIFY2(http10.startsWith("HTTP/1.0 200"), http10);
+}
+
+void AdminApiTest::kongWorkedExamplesOfErrors() {
+    // kong-compat.md §2.5, byte for byte.
+    const QByteArray must_set =
+        "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is "
+        "'https'";
+    COMPARE_RESPONSE(call("POST", "/routes", "{}"), 400,
+                     "{\"code\":2,\"name\":\"schema violation\",\"message\":\"schema violation (" +
+                         must_set + ")\",\"fields\":{\"@entity\":[\"" + must_set + "\"]}}");
+    const QByteArray one_of =
+        "expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp";
+    auto protocols = call("POST", "/routes", R"js({"protocols":["foo","http"],"paths":["/p"]})js");
+    COMPARE_STATUS(protocols, 400);
+    QCOMPARE(protocols.json().value("message").toString().toUtf8(),
+             "schema violation (protocols.1: " + one_of + ")");
+    COMPARE_JSON(protocols.json().value("fields").toObject(),
+                 (QJsonObject{{"protocols", QJsonArray{QString::fromUtf8(one_of)}}}));
+    COMPARE_RESPONSE(
+        call("POST", "/routes", R"js({"paths":["/p"],"service":{"protocol":"http"}})js"), 400,
+        R"js({"code":2,"name":"schema violation",)js"
+        R"js("message":"schema violation (service.id: missing primary key)",)js"
+        R"js("fields":{"service":{"id":"missing primary key"}}})js");
+    const QByteArray at_least =
+        "at least one of these fields must be non-empty: 'custom_id', 'username'";
+    COMPARE_RESPONSE(call("POST", "/consumers", R"js({"tags":["x"]})js"), 400,
+                     "{\"code\":2,\"name\":\"schema violation\",\"message\":\"schema violation (" +
+                         at_least + ")\",\"fields\":{\"@entity\":[\"" + at_least + "\"]}}");
+    COMPARE_RESPONSE(call("POST", "/routes", R"js({"paths":["nope"]})js"), 400,
+                     R"js({"code":2,"name":"schema violation",)js"
+                     R"js("message":"schema violation (paths.1: should start with: / (fixed )js"
+                     R"js(path) or ~/ (regex path))",)js"
+                     R"js("fields":{"paths":["should start with: / (fixed path) or ~/ )js"
+                     R"js((regex path)"]}})js");
+}
+
+void AdminApiTest::duplicateIdOnCreateIs400() {
+    auto id = call("GET", "/services/svc-a").json().value("id").toString().toUtf8();
+    QVERIFY(!id.isEmpty());
+    auto response =
+        call("POST", "/services", "{\"id\":\"" + id + "\",\"host\":\"dup-id.example.com\"}");
+    COMPARE_STATUS(response, 400);
+    QCOMPARE(response.json().value("code").toInt(), 3);
+    QCOMPARE(response.json().value("name").toString(), QString("primary key violation"));
+    QCOMPARE(call("GET", "/services/svc-a").json().value("host").toString(),
+             QString("a.example.com"));
+}
+
+void AdminApiTest::contentTypeVariants() {
+    auto with_charset =
+        call("POST", "/consumers", R"js({"username":"ct-1"})js", "application/json; charset=utf-8");
+    COMPARE_STATUS(with_charset, 201);
+    auto upper = call("POST", "/consumers", R"js({"username":"ct-2"})js", "Application/JSON");
+    COMPARE_STATUS(upper, 201);
+    // An empty JSON body is an empty object.
+    COMPARE_STATUS(call("PATCH", "/consumers/ct-1", ""), 200);
+    // PUT by username and PATCH of a route's service by name.
+    auto put = call("PUT", "/consumers/ct-3", R"js({"custom_id":"ct-3-id"})js");
+    COMPARE_STATUS(put, 200);
+    QCOMPARE(put.json().value("username").toString(), QString("ct-3"));
+    auto route = call("PATCH", "/routes/r-free", R"js({"service":{"name":"svc-a"}})js");
+    COMPARE_STATUS(route, 200);
+    QCOMPARE(route.json().value("service").toObject().value("id"),
+             call("GET", "/services/svc-a").json().value("id"));
+    auto cleared = call("PATCH", "/routes/r-free", R"js({"service":null})js");
+    COMPARE_STATUS(cleared, 200);
+    QVERIFY(cleared.json().value("service").isNull());
+}
+
+void AdminApiTest::nodeListings() {
+    auto endpoints = call("GET", "/endpoints");
+    COMPARE_STATUS(endpoints, 200);
+    QStringList paths;
+    for (const auto& path : endpoints.json().value("data").toArray()) {
+        paths.append(path.toString());
+    }
+    for (const char* expected : {"/services", "/services/{services}/routes", "/upstreams",
+                                 "/upstreams/{upstreams}/targets", "/tags", "/status"}) {
+        QVERIFY2(paths.contains(expected), expected);
+    }
+    QVERIFY(!paths.contains("/targets"));
+    auto all_targets = call("GET", "/upstreams/billing.internal/targets/all");
+    COMPARE_STATUS(all_targets, 200);
+    QCOMPARE(all_targets.json().value("data").toArray().size(), 2);
 }
 
 // ---------------------------------------------------------------------------------------
