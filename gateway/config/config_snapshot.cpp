@@ -1,5 +1,7 @@
 #include "gateway/config/config_snapshot.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <unordered_set>
 
 namespace portico::config {
@@ -29,6 +31,11 @@ std::int64_t integer(const json::object& entity, std::string_view field, std::in
 }
 
 }  // namespace
+
+const Upstream* ConfigSnapshot::upstream(const std::string& name) const {
+    auto it = upstreams.find(name);
+    return it == upstreams.end() ? nullptr : &it->second;
+}
 
 const Service* ConfigSnapshot::service(const std::string& id) const {
     auto it = services.find(id);
@@ -63,6 +70,67 @@ std::shared_ptr<const ConfigSnapshot> buildSnapshot(const declarative::EntitySet
                 static_cast<std::uint32_t>(integer(entity, "read_timeout", 60000));
             service.retries = static_cast<std::uint32_t>(integer(entity, "retries", 5));
             snapshot->services.emplace(service.id, std::move(service));
+        }
+    }
+    if (auto it = entities.find("upstreams"); it != entities.end()) {
+        std::unordered_map<std::string, std::string> names_by_id;
+        for (const auto& entity : it->second) {
+            Upstream upstream;
+            upstream.id = text(entity, "id");
+            upstream.name = text(entity, "name");
+            upstream.algorithm = text(entity, "algorithm");
+            upstream.hash_on = text(entity, "hash_on");
+            upstream.hash_fallback = text(entity, "hash_fallback");
+            upstream.hash_on_header = text(entity, "hash_on_header");
+            upstream.hash_fallback_header = text(entity, "hash_fallback_header");
+            upstream.hash_on_cookie = text(entity, "hash_on_cookie");
+            upstream.hash_on_cookie_path = text(entity, "hash_on_cookie_path");
+            upstream.hash_on_query_arg = text(entity, "hash_on_query_arg");
+            upstream.hash_fallback_query_arg = text(entity, "hash_fallback_query_arg");
+            upstream.hash_on_uri_capture = text(entity, "hash_on_uri_capture");
+            upstream.hash_fallback_uri_capture = text(entity, "hash_fallback_uri_capture");
+            upstream.slots = static_cast<std::uint32_t>(integer(entity, "slots", 10000));
+            upstream.host_header = text(entity, "host_header");
+            if (auto checks = entity.find("healthchecks");
+                checks != entity.end() && checks->value().is_object()) {
+                upstream.healthchecks = checks->value().as_object();
+            }
+            if (upstream.algorithm.empty()) {
+                upstream.algorithm = "round-robin";
+            }
+            names_by_id[upstream.id] = upstream.name;
+            snapshot->upstreams.emplace(upstream.name, std::move(upstream));
+        }
+        if (auto targets = entities.find("targets"); targets != entities.end()) {
+            for (const auto& entity : targets->second) {
+                auto parent = entity.find("upstream");
+                if (parent == entity.end() || !parent->value().is_object()) {
+                    continue;
+                }
+                auto name = names_by_id.find(text(parent->value().as_object(), "id"));
+                if (name == names_by_id.end()) {
+                    continue;
+                }
+                Target target;
+                target.id = text(entity, "id");
+                target.target = text(entity, "target");
+                target.weight = static_cast<std::uint32_t>(integer(entity, "weight", 100));
+                const std::string& value = target.target;
+                auto colon = value.rfind(':');
+                bool bracketed = !value.empty() && value.front() == '[';
+                if (colon != std::string::npos && (!bracketed || value[colon - 1] == ']')) {
+                    target.host = bracketed ? value.substr(1, colon - 2) : value.substr(0, colon);
+                    target.port = static_cast<std::uint16_t>(
+                        std::strtoul(value.c_str() + colon + 1, nullptr, 10));
+                } else {
+                    target.host = bracketed ? value.substr(1, value.size() - 2) : value;
+                }
+                snapshot->upstreams.at(name->second).targets.push_back(std::move(target));
+            }
+        }
+        for (auto& [name, upstream] : snapshot->upstreams) {
+            std::sort(upstream.targets.begin(), upstream.targets.end(),
+                      [](const Target& a, const Target& b) { return a.target < b.target; });
         }
     }
     std::vector<json::object> routes;
