@@ -95,6 +95,10 @@ QSet<QString> toSet(const QStringList& list) {
         COMPARE_JSON(parseObject(body_response_.body), parseObject(expected_body)); \
     } while (false)
 
+// One portico for the whole class. Slots run in declaration order and build on each other:
+// svc-a, svc-r with route r1, alice, billing.internal and the like are created early and used
+// by later tests; the bad-input tests come after the happy paths, and the last slot reads back
+// everything recorded in kept_.
 class AdminApiTest : public QObject {
     Q_OBJECT
 
