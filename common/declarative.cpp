@@ -751,6 +751,7 @@ private:
 
     void resolve(std::size_t index) {
         Proto& proto = protos_[index];
+        followAliases(proto);
         for (const auto* field : proto.schema->foreignFields()) {
             if (proto.parent >= 0 && field->name == proto.parent_field) {
                 proto.input[field->name] =
@@ -773,7 +774,10 @@ private:
             }
         }
         const auto id = proto.input.find("id");
-        if (id != proto.input.end() && id->value().is_string()) {
+        if (id != proto.input.end() && id->value().is_string() &&
+            !id->value().get_string().empty() && !schema::isUuid(id->value().get_string())) {
+            replaceId(proto, std::string(id->value().get_string()));
+        } else if (id != proto.input.end() && id->value().is_string()) {
             proto.id = std::string(id->value().get_string());
         } else {
             proto.id = derivedId(proto);
@@ -784,13 +788,71 @@ private:
         by_id_[proto.schema->name].try_emplace(proto.id, index);
     }
 
+    // A file may name an entity by an id that is not a UUID (decK templates do). Portico stores
+    // UUIDs only, so the id becomes the UUIDv5 of "<table>:id:<text>" in kIdNamespace: the same
+    // text always gives the same id, and references to the text within the file follow it.
+    void replaceId(Proto& proto, const std::string& text) {
+        const std::string& table = proto.schema->name;
+        proto.id = schema::uuidV5(kIdNamespace, table + ":id:" + text);
+        proto.input["id"] = proto.id;
+        aliases_[table].try_emplace(text, proto.id);
+        warn(joinKey(proto.path, "id") + ": '" + text + "' is not a UUID; replaced by " + proto.id +
+             ", derived from it (references to '" + text + "' in this file follow)");
+    }
+
+    // The id a reference by id text stands for: itself, or the UUID that replaced it.
+    std::string aliasedId(const std::string& table, const std::string& id) const {
+        if (const auto it = aliases_.find(table); it != aliases_.end()) {
+            if (const auto alias = it->second.find(id); alias != it->second.end()) {
+                return alias->second;
+            }
+        }
+        return id;
+    }
+
+    // Ids in lists named after a table (services.ca_certificates) and in plugin configs under
+    // such a name (mtls-auth's config.ca_certificates) follow replaced ids.
+    void followAliases(Proto& proto) {
+        const auto rewrite = [&](const std::string& table, json::value& value) {
+            if (!aliases_.contains(table)) {
+                return;
+            }
+            const auto one = [&](json::value& item) {
+                if (const auto* text = item.if_string()) {
+                    item = aliasedId(table, std::string(*text));
+                }
+            };
+            if (auto* array = value.if_array()) {
+                std::for_each(array->begin(), array->end(), one);
+            } else {
+                one(value);
+            }
+        };
+        for (auto& kv : proto.input) {
+            if (schema::findSchema(kv.key()) != nullptr) {
+                rewrite(std::string(kv.key()), kv.value());
+            }
+        }
+        if (proto.schema->name != "plugins") {
+            return;
+        }
+        if (auto* config = proto.input.if_contains("config"); config && config->is_object()) {
+            for (auto& kv : config->get_object()) {
+                if (schema::findSchema(kv.key()) != nullptr) {
+                    rewrite(std::string(kv.key()), kv.value());
+                }
+            }
+        }
+    }
+
     std::optional<std::string> resolveReference(const schema::Field& field,
                                                 const json::value& raw) const {
         const auto ids = by_id_.find(field.reference);
         const auto keys = by_key_.find(field.reference);
-        const auto byId = [&](std::string_view id) -> std::optional<std::string> {
-            if (ids != by_id_.end() && ids->second.contains(std::string(id))) {
-                return std::string(id);
+        const auto byId = [&](std::string_view text) -> std::optional<std::string> {
+            const std::string id = aliasedId(field.reference, std::string(text));
+            if (ids != by_id_.end() && ids->second.contains(id)) {
+                return id;
             }
             return std::nullopt;
         };
@@ -898,7 +960,14 @@ private:
             options.now = [now] { return now; };
             options.new_id = [id = proto.id] { return id; };
             options.allow_unknown_plugins = true;
+            options.declarative = true;
+            std::vector<schema::ErrorTree::Tolerated> tolerated;
+            options.warnings = &tolerated;
             auto validated = schema::validateEntity(*proto.schema, proto.input, options);
+            for (const auto& problem : tolerated) {
+                warn(filePath(proto, problem.path) + ": " + problem.message + "; " +
+                     std::string(toleranceNote(problem.tolerance)));
+            }
             if (!validated) {
                 mapErrors(proto, validated.error());
                 continue;
@@ -909,6 +978,57 @@ private:
             }
             proto.entity = std::move(entity);
         }
+    }
+
+    // Kong's error path (field names, 1-based positions) as a path in the file.
+    static std::string filePath(const Proto& proto, const std::vector<std::string>& segments) {
+        std::string path = proto.path;
+        const json::value input(proto.input);
+        const json::value* node = &input;
+        for (const auto& segment : segments) {
+            if (segment == "@entity") {
+                break;
+            }
+            std::size_t position = 0;
+            const auto* array = node ? node->if_array() : nullptr;
+            const auto [end, ec] =
+                std::from_chars(segment.data(), segment.data() + segment.size(), position);
+            if (array && ec == std::errc() && end == segment.data() + segment.size() &&
+                position >= 1) {
+                path = joinIndex(path, position - 1);
+                node = position - 1 < array->size() ? &(*array)[position - 1] : nullptr;
+                continue;
+            }
+            path = joinKey(path, segment);
+            const auto* object = node ? node->if_object() : nullptr;
+            node = object ? object->if_contains(segment) : nullptr;
+        }
+        return path;
+    }
+
+    // What keeping a tolerated value means, said after the problem in its warning.
+    static std::string_view toleranceNote(schema::Tolerance tolerance) {
+        switch (tolerance) {
+            case schema::Tolerance::TlsMaterial:
+                return "kept as written: Portico does not serve or present TLS certificates yet";
+            case schema::Tolerance::CaCertificate:
+                return "kept as written: Portico does not verify upstreams against CA "
+                       "certificates yet";
+            case schema::Tolerance::JwtKey:
+                return "kept as written: the jwt plugin does not run in Portico yet";
+            case schema::Tolerance::StreamRoute:
+                return "kept as written: Portico does not proxy tcp, tls or udp streams yet";
+            case schema::Tolerance::EmptyLabel:
+                return "kept as written (Kong's ingress controller writes such names): it "
+                       "still pairs a service with the upstream of that name, but DNS cannot "
+                       "resolve it";
+            case schema::Tolerance::Regex:
+                return "the route is kept but not routable: RE2 cannot compile this regex, so "
+                       "the router never matches it";
+            case schema::Tolerance::None:
+                break;
+        }
+        return "kept as written";
     }
 
     static void hashPassword(json::object& credential) {
@@ -1115,6 +1235,8 @@ private:
     std::vector<Proto> protos_;
     std::map<std::string, std::unordered_map<std::string, std::size_t>> by_id_;
     std::map<std::string, std::unordered_map<std::string, std::size_t>> by_key_;
+    // table -> id text written in the file -> the UUID that replaced it
+    std::map<std::string, std::unordered_map<std::string, std::string>> aliases_;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -20,7 +20,11 @@ namespace json = boost::json;
 // "<table>:<key>", the key being the cache key (plugins: name, route, service, consumer ids),
 // else the endpoint key prefixed by the ids of required parents (a target's upstream, a
 // credential's consumer), else the parent id and the entity's position ("@services[2]"). Loading
-// the same file always yields the same ids; ids written in the file are kept as given.
+// the same file always yields the same ids; UUIDs written in the file are kept as given. An id
+// written in the file that is not a UUID ("orders-clients-ca") is replaced, with a warning, by
+// the UUIDv5 of "<table>:id:<text>"; references to that text in the file (foreign keys, lists of
+// ids named after the table such as services.ca_certificates, and plugin config keys named
+// after the table) follow the new id.
 inline constexpr std::string_view kIdNamespace = "a24c4041-6380-404c-9521-432a7f1b3e8f";
 
 // Entities by table name ("services", "routes", "keyauth_credentials", ...), each one
@@ -37,7 +41,9 @@ struct ParseError {
 struct ParseResult {
     EntitySet entities;
     // Things loaded but not acted on, each naming what it is: plugins Portico does not have,
-    // entity types Portico does not support (consumer_groups, vaults, ...), decK metadata.
+    // entity types Portico does not support (consumer_groups, vaults, ...), decK metadata,
+    // replaced non-UUID ids, and the problems validation tolerates in files
+    // (schema::Tolerance: "<entity path>.<field>: <Kong's message>; <what keeping it means>").
     std::vector<std::string> warnings;
     std::vector<ParseError> errors;
     std::string format_version;
@@ -58,6 +64,10 @@ struct ParseOptions {
 // file's own. Basic-auth passwords are hashed unless the file says `_transform: false`.
 // Plain YAML scalars follow the YAML 1.2 core schema (yes/no stay strings); duplicate keys keep
 // the last value and a second YAML document is ignored, as Kong's reader does, with a warning.
+// Entities are validated with schema::ValidateOptions::declarative: problems that only concern
+// features Portico does not run yet or that depend on the clock (expired CA certificates,
+// placeholder keys, stream routes, regexes RE2 cannot run...) are warnings and the entity is
+// kept as written; every other problem is an error, as in the Admin API. docs/declarative.md.
 ParseResult parse(std::string_view text, const ParseOptions& options = {});
 
 enum class ExportFormat { Yaml, Json };

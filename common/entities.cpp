@@ -327,7 +327,9 @@ void checkRouteProtocols(const json::object& e, ErrorTree& errors) {
             }
         }
     };
-    auto requireOne = [&](std::initializer_list<std::string_view> fields, std::string_view when) {
+    // Stream routes are tolerated in declarative files: Portico does not proxy streams yet.
+    auto requireOne = [&](std::initializer_list<std::string_view> fields, std::string_view when,
+                          Tolerance tolerance = Tolerance::None) {
         for (auto f : fields) {
             if (errors.hasFieldError(f)) {
                 return;  // Kong skips checks whose fields already failed
@@ -340,10 +342,12 @@ void checkRouteProtocols(const json::object& e, ErrorTree& errors) {
         }
         if (fields.size() == 1) {
             errors.addEntity("must set " + std::string(*fields.begin()) + " when 'protocols' is " +
-                             std::string(when));
+                                 std::string(when),
+                             tolerance);
         } else {
             errors.addEntity("must set one of " + quotedList(fields) + " when 'protocols' is " +
-                             std::string(when));
+                                 std::string(when),
+                             tolerance);
         }
     };
 
@@ -358,12 +362,13 @@ void checkRouteProtocols(const json::object& e, ErrorTree& errors) {
         break;
     case 1:
         forbid({"methods", "hosts", "paths", "headers"}, "'tcp', 'tls' or 'udp'");
-        requireOne({"sources", "destinations", "snis"}, "'tcp', 'tls' or 'udp'");
+        requireOne({"sources", "destinations", "snis"}, "'tcp', 'tls' or 'udp'",
+                   Tolerance::StreamRoute);
         break;
     case 2:
         forbid({"methods", "hosts", "paths", "headers", "sources", "destinations"},
                "'tls_passthrough'");
-        requireOne({"snis"}, "'tls_passthrough'");
+        requireOne({"snis"}, "'tls_passthrough'", Tolerance::StreamRoute);
         break;
     default: {
         const auto* strip = get(e, "strip_path");
@@ -394,6 +399,21 @@ void checkRouteDetails(const json::object& e, ErrorTree& errors) {
                                "cannot contain 'host' header, which must be specified in the "
                                "'hosts' attribute");
                     break;
+                }
+            }
+            // A header's only value starting with "~*" is a case-insensitive regex (the router
+            // treats it so); among several values it is plain text.
+            for (const auto& kv : headers->get_object()) {
+                const auto* values = kv.value().if_array();
+                if (values == nullptr || values->size() != 1 || !values->front().is_string()) {
+                    continue;
+                }
+                const std::string_view value = values->front().get_string();
+                if (!value.starts_with("~*")) {
+                    continue;
+                }
+                if (auto err = formats::checkRegex(value.substr(2), true)) {
+                    errors.add({"headers", std::string(kv.key())}, *err, Tolerance::Regex);
                 }
             }
         }
@@ -803,7 +823,7 @@ EntitySchema certificates() {
             const auto cert = text(e, "cert");
             const auto key = text(e, "key");
             if (!cert.empty() && !key.empty() && !formats::certificateMatchesKey(cert, key)) {
-                errors.addEntity("certificate does not match key");
+                errors.addEntity("certificate does not match key", Tolerance::TlsMaterial);
             }
         }
         if (anyError(errors, {"cert_alt", "key_alt"})) {
@@ -820,14 +840,16 @@ EntitySchema certificates() {
         }
         const auto cert_alt = text(e, "cert_alt");
         if (!formats::certificateMatchesKey(cert_alt, text(e, "key_alt"))) {
-            errors.addEntity("alternative certificate does not match key");
+            errors.addEntity("alternative certificate does not match key", Tolerance::TlsMaterial);
             return;
         }
         if (!anyError(errors, {"cert"}) &&
             formats::certificateKeyType(text(e, "cert")) == formats::certificateKeyType(cert_alt)) {
-            errors.addEntity("certificate and alternative certificate need to have different "
-                             "type (e.g. RSA and ECDSA), the provided certificates were both of "
-                             "the same type");
+            errors.addEntity(
+                "certificate and alternative certificate need to have different "
+                "type (e.g. RSA and ECDSA), the provided certificates were both of "
+                "the same type",
+                Tolerance::TlsMaterial);
         }
     });
     s.entity_checks_json =
@@ -875,7 +897,7 @@ EntitySchema caCertificates() {
             return;
         }
         if (auto err = formats::checkCaCertificate(cert, static_cast<double>(std::time(nullptr)))) {
-            errors.addEntity(*err);
+            errors.addEntity(*err, Tolerance::CaCertificate);
         }
     });
     return s;
@@ -952,7 +974,7 @@ EntitySchema jwtSecrets() {
         if (key.empty()) {
             conditionalFailed(errors, "algorithm", "rsa_public_key", "required field missing");
         } else if (formats::checkPublicKey(key)) {
-            errors.add({"rsa_public_key"}, "invalid key");
+            errors.add({"rsa_public_key"}, "invalid key", Tolerance::JwtKey);
         }
     });
     s.entity_checks_json = json::parse(R"([

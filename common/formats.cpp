@@ -1,5 +1,7 @@
 #include "common/formats.hpp"
 
+#include "common/regex.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -343,50 +345,6 @@ std::optional<std::string> checkPath(const std::string& value, bool* rfc3986_err
     return std::nullopt;
 }
 
-// A dry run of the regex a route path would compile to. Portico has no PCRE in `common`, so
-// this checks the structure PCRE rejects most often: balanced groups and classes, and a
-// trailing escape. Messages follow PCRE2's wording.
-std::optional<std::string> checkRegex(std::string_view regex) {
-    int depth = 0;
-    bool in_class = false;
-    for (std::size_t i = 0; i < regex.size(); ++i) {
-        const char c = regex[i];
-        if (c == '\\') {
-            if (i + 1 == regex.size()) {
-                return std::string("\\ at end of pattern");
-            }
-            ++i;
-            continue;
-        }
-        if (in_class) {
-            if (c == ']') {
-                in_class = false;
-            }
-            continue;
-        }
-        if (c == '[') {
-            in_class = true;
-            if (i + 1 < regex.size() && regex[i + 1] == ']') {
-                ++i;  // "[]...]": a leading ] is literal
-            }
-        } else if (c == '(') {
-            ++depth;
-        } else if (c == ')') {
-            if (depth == 0) {
-                return std::string("unmatched closing parenthesis");
-            }
-            --depth;
-        }
-    }
-    if (in_class) {
-        return std::string("missing terminating ] for character class");
-    }
-    if (depth > 0) {
-        return std::string("missing closing parenthesis");
-    }
-    return std::nullopt;
-}
-
 std::optional<std::string> checkRouterPath(const std::string& value) {
     if (value.find("//") != std::string::npos) {
         return std::string("must not have empty segments");
@@ -405,11 +363,7 @@ std::optional<std::string> checkRouterPath(const std::string& value) {
         }
         return std::nullopt;
     }
-    const auto regex = std::string_view(value).substr(1);
-    if (auto err = checkRegex(regex)) {
-        return "invalid regex: '" + std::string(regex) + "' (PCRE returned: " + *err + ")";
-    }
-    return std::nullopt;
+    return checkRegex(std::string_view(value).substr(1));
 }
 
 std::optional<std::string> checkTokenName(const std::string& value, std::string_view what) {
@@ -597,6 +551,26 @@ std::optional<std::string> normalizeTarget(std::string_view target) {
         return "[" + hp->host + "]:" + std::to_string(port);
     }
     return hp->host + ":" + std::to_string(port);
+}
+
+std::optional<std::string> checkRegex(std::string_view regex, bool case_insensitive) {
+    if (auto err = common::re2Error(regex, case_insensitive)) {
+        return "invalid regex: '" + std::string(regex) + "' (PCRE returned: " + *err + ")";
+    }
+    return std::nullopt;
+}
+
+bool hasEmptyLabel(std::string_view name) {
+    if (name.empty() || name.front() == '.' || name.find("..") == std::string_view::npos) {
+        return false;
+    }
+    std::string collapsed;
+    for (const char c : name) {
+        if (!(c == '.' && !collapsed.empty() && collapsed.back() == '.')) {
+            collapsed += c;
+        }
+    }
+    return validHostname(collapsed);
 }
 
 std::string normalizePath(std::string_view path) {

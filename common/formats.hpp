@@ -37,6 +37,16 @@ std::optional<std::string> check(Format format, std::string& value);
 // "host[:port]" -> "host:port" with default port 8000, IPv6 bracketed; nullopt if invalid.
 std::optional<std::string> normalizeTarget(std::string_view target);
 
+// A route regex (a router path without its `~`, or a `~*` header value without the marker),
+// compiled with RE2 as the router runs it. Returns Kong's message, "invalid regex: '<regex>'
+// (PCRE returned: <RE2's error>)", or nullopt when it compiles. Regexes that need PCRE
+// (lookaround, backreferences) fail here: the router could never match them.
+std::optional<std::string> checkRegex(std::string_view regex, bool case_insensitive = false);
+
+// True when `name` is a hostname that only fails Kong's check because of empty labels between
+// dots ("a..b"; not a leading dot). Kubernetes' ingress controller generates such names.
+bool hasEmptyLabel(std::string_view name);
+
 // Kong's path normalization for prefix router paths: decodes percent-escapes of unreserved
 // characters, upper-cases the others and removes dot segments.
 std::string normalizePath(std::string_view path);

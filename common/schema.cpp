@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <map>
 
 namespace portico::schema {
@@ -187,20 +188,41 @@ const Registry& registry() {
 
 // --- ErrorTree ------------------------------------------------------------------------------
 
-void ErrorTree::add(const std::vector<std::string>& path, std::string message) {
+void ErrorTree::add(const std::vector<std::string>& path, std::string message,
+                    Tolerance tolerance) {
     // One message per location, as Kong keeps one error per field.
     for (const auto& e : fields_) {
         if (e.path == path) {
             return;
         }
     }
-    fields_.push_back(Entry{path, std::move(message)});
+    fields_.push_back(Entry{path, std::move(message), tolerance, adds_++});
 }
 
-void ErrorTree::addEntity(std::string message) {
-    if (std::find(entity_.begin(), entity_.end(), message) == entity_.end()) {
-        entity_.push_back(std::move(message));
+void ErrorTree::addEntity(std::string message, Tolerance tolerance) {
+    if (std::none_of(entity_.begin(), entity_.end(),
+                     [&](const Entry& e) { return e.message == message; })) {
+        entity_.push_back(Entry{{}, std::move(message), tolerance, adds_++});
     }
+}
+
+std::vector<ErrorTree::Tolerated> ErrorTree::takeTolerated() {
+    std::vector<Entry> taken;
+    for (auto* list : {&entity_, &fields_}) {
+        const auto kept = std::stable_partition(list->begin(), list->end(), [](const Entry& e) {
+            return e.tolerance == Tolerance::None;
+        });
+        std::move(kept, list->end(), std::back_inserter(taken));
+        list->erase(kept, list->end());
+    }
+    std::sort(taken.begin(), taken.end(),
+              [](const Entry& a, const Entry& b) { return a.order < b.order; });
+    std::vector<Tolerated> out;
+    out.reserve(taken.size());
+    for (auto& e : taken) {
+        out.push_back(Tolerated{std::move(e.path), std::move(e.message), e.tolerance});
+    }
+    return out;
 }
 
 std::size_t ErrorTree::count() const { return fields_.size() + entity_.size(); }
@@ -248,8 +270,8 @@ json::object ErrorTree::toFields() const {
     json::object out = finished.is_object() ? std::move(finished.as_object()) : json::object();
     if (!entity_.empty()) {
         json::array list;
-        for (const auto& m : entity_) {
-            list.push_back(json::string(m));
+        for (const auto& e : entity_) {
+            list.push_back(json::string(e.message));
         }
         out["@entity"] = std::move(list);
     }
@@ -272,7 +294,10 @@ std::string ErrorTree::message() const {
         field_messages.push_back(path.empty() ? e.message : path + ": " + e.message);
     }
     std::sort(field_messages.begin(), field_messages.end());
-    std::vector<std::string> all = entity_;
+    std::vector<std::string> all;
+    for (const auto& e : entity_) {
+        all.push_back(e.message);
+    }
     all.insert(all.end(), field_messages.begin(), field_messages.end());
     std::string joined;
     for (const auto& m : all) {

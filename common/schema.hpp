@@ -81,13 +81,36 @@ struct Field {
     std::string description;                           // shown by the console
 };
 
+// Why an error may be tolerated in a declarative file (ValidateOptions::declarative): the value
+// only matters to a feature Portico does not run yet, or the check depends on the wall clock,
+// or Kong's own tooling writes such values. The Admin API treats every one as an error.
+enum class Tolerance {
+    None,           // always an error
+    TlsMaterial,    // certificate/key parsing and pairing, cert_alt/key_alt (no TLS serving yet)
+    CaCertificate,  // CA certificate parsing, CA constraint, expiry (wall clock; not used yet)
+    JwtKey,         // a jwt secret's rsa_public_key that does not parse (jwt does not run yet)
+    StreamRoute,    // tcp/tls/udp/tls_passthrough route without sources/destinations/snis
+    EmptyLabel,     // service host / upstream name with an empty label ("a..b")
+    Regex,          // a route regex RE2 cannot compile: the route can never match
+};
+
 // Collects errors in Kong's shape: `fields` mirrors the input structure, entity-level errors go
 // under "@entity". See kong-compat.md §2.5.
 class ErrorTree {
 public:
     // Path segments are field names or 1-based array positions (as strings, e.g. "1").
-    void add(const std::vector<std::string>& path, std::string message);
-    void addEntity(std::string message);
+    void add(const std::vector<std::string>& path, std::string message,
+             Tolerance tolerance = Tolerance::None);
+    void addEntity(std::string message, Tolerance tolerance = Tolerance::None);
+
+    struct Tolerated {
+        std::vector<std::string> path;  // as for add(); empty for an entity-level error
+        std::string message;
+        Tolerance tolerance = Tolerance::None;
+    };
+    // Removes the errors added with a Tolerance other than None and returns them, in the order
+    // they were added (the declarative loader turns them into warnings).
+    std::vector<Tolerated> takeTolerated();
     bool empty() const { return fields_.empty() && entity_.empty(); }
     // {"field": "msg", "list": {"1": "msg"}? ...,"@entity": [...]} exactly as Kong renders it.
     json::object toFields() const;
@@ -103,9 +126,12 @@ private:
     struct Entry {
         std::vector<std::string> path;
         std::string message;
+        Tolerance tolerance = Tolerance::None;
+        std::size_t order = 0;  // position among all adds, for takeTolerated()
     };
     std::vector<Entry> fields_;
-    std::vector<std::string> entity_;
+    std::vector<Entry> entity_;  // path empty
+    std::size_t adds_ = 0;
 };
 
 // An entity-level check (Kong's entity_checks): inspects the whole normalized entity.

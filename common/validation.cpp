@@ -12,6 +12,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <iterator>
 #include <stdexcept>
 
 namespace portico::schema {
@@ -27,6 +28,7 @@ struct Context {
     const ValidateOptions& options;
     ErrorTree errors;
     double now = 0;
+    std::string_view entity;  // table name of the entity being validated
 };
 
 std::string formatNumber(double value) {
@@ -167,6 +169,19 @@ json::object checkRecord(const std::vector<Field>& fields, const json::object& i
     return out;
 }
 
+// Whether a format error may be tolerated in a declarative file (schema.hpp, Tolerance).
+Tolerance formatTolerance(Format format, const std::string& value, const std::string& error) {
+    if (format == Format::RouterPath && value.starts_with("~") &&
+        formats::checkRegex(std::string_view(value).substr(1)) == error) {
+        return Tolerance::Regex;
+    }
+    if ((format == Format::Host || format == Format::UpstreamName) &&
+        formats::hasEmptyLabel(value)) {
+        return Tolerance::EmptyLabel;
+    }
+    return Tolerance::None;
+}
+
 std::optional<json::value> checkString(const Field& field, const json::value& value, Path& path,
                                        Context& ctx) {
     if (!value.is_string()) {
@@ -188,18 +203,21 @@ std::optional<json::value> checkString(const Field& field, const json::value& va
         ctx.errors.add(path, "expected a valid UUID");
         return std::nullopt;
     }
+    // TLS material only matters once Portico serves or verifies TLS with it.
+    const Tolerance pem_tolerance =
+        ctx.entity == "ca_certificates" ? Tolerance::CaCertificate : Tolerance::TlsMaterial;
     if (field.format == Format::Certificate) {
         if (auto err = formats::checkCertificate(text)) {
-            ctx.errors.add(path, *err);
+            ctx.errors.add(path, *err, pem_tolerance);
             return std::nullopt;
         }
     } else if (field.format == Format::Key) {
         if (auto err = formats::checkKey(text)) {
-            ctx.errors.add(path, *err);
+            ctx.errors.add(path, *err, pem_tolerance);
             return std::nullopt;
         }
     } else if (auto err = formats::check(field.format, text)) {
-        ctx.errors.add(path, *err);
+        ctx.errors.add(path, *err, formatTolerance(field.format, text, *err));
         return std::nullopt;
     }
     return json::value(json::string(text));
@@ -308,7 +326,7 @@ std::optional<json::value> checkMap(const Field& field, const json::value& value
         if (field.keys) {
             // A bad key fails the whole map: Kong reports it on the field itself.
             Path key_path{"key"};
-            Context key_ctx{ctx.options, {}, ctx.now};
+            Context key_ctx{ctx.options, {}, ctx.now, ctx.entity};
             if (!checkValue(*field.keys, json::string(kv.key()), key_path, key_ctx)) {
                 const auto rendered = key_ctx.errors.toFields();
                 const auto* msg = rendered.if_contains("key");
@@ -591,7 +609,7 @@ std::string formatUuid(const unsigned char* b) {
 
 common::ApiResult<json::object> validateEntity(const EntitySchema& schema, json::object input,
                                                const ValidateOptions& options) {
-    Context ctx{options, {}, options.now ? options.now() : systemNow()};
+    Context ctx{options, {}, options.now ? options.now() : systemNow(), schema.name};
 
     if (schema.name == "services") {
         expandServiceUrl(input, ctx);
@@ -627,12 +645,20 @@ common::ApiResult<json::object> validateEntity(const EntitySchema& schema, json:
     }
     if (schema.name == "ca_certificates" && !ctx.errors.hasFieldError("cert")) {
         if (const auto cert = stringAt(entity, "cert")) {
-            entity["cert_digest"] = formats::certificateDigest(*cert);
+            if (auto digest = formats::certificateDigest(*cert); !digest.empty()) {
+                entity["cert_digest"] = std::move(digest);
+            }
         }
     }
 
     for (const auto& check : schema.checks) {
         check(entity, ctx.errors);
+    }
+    if (options.declarative) {
+        auto tolerated = ctx.errors.takeTolerated();
+        if (options.warnings != nullptr) {
+            std::move(tolerated.begin(), tolerated.end(), std::back_inserter(*options.warnings));
+        }
     }
     if (!ctx.errors.empty()) {
         return common::ApiError::schemaViolation(ctx.errors);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace portico::schema {
 
@@ -27,6 +28,15 @@ struct ValidateOptions {
     // Plugins: when true a plugin name that Portico does not know is accepted (declarative files
     // keep third-party plugins); when false it is the Admin API's "plugin 'x' not enabled" error.
     bool allow_unknown_plugins = false;
+    // Declarative files (declarative::parse) only. When true, an error that schema.hpp marks
+    // with a Tolerance (TLS material, CA certificate checks, a jwt public key that does not
+    // parse, stream routes without sources/destinations/snis, hostnames with an empty label,
+    // regexes RE2 cannot compile) does not fail the entity: it is appended to `warnings` and the
+    // value is kept as written. Every other error fails as usual. When false (the Admin API)
+    // those are errors with Kong's messages, exactly as without this option.
+    bool declarative = false;
+    // Receives the tolerated errors when `declarative` is set; may be null (then dropped).
+    std::vector<ErrorTree::Tolerated>* warnings = nullptr;
 };
 
 // Validates `input` (decoded JSON or form body) against `schema` and returns the normalized

@@ -237,6 +237,39 @@ private slots:
         COMPARE_JSON(buildTree(entries).toFields(), parse(fields));
     }
 
+    void errorTreeTolerated() {
+        ErrorTree tree;
+        tree.add({"cert"}, "invalid certificate: x", Tolerance::TlsMaterial);
+        tree.add({"name"}, "unknown field");
+        tree.addEntity("certificate does not match key", Tolerance::TlsMaterial);
+        tree.add({"paths", "2"}, "invalid regex", Tolerance::Regex);
+        tree.addEntity("at least one");
+        // Tolerated errors are errors like any other until taken out.
+        QCOMPARE(tree.count(), std::size_t{5});
+        QVERIFY(tree.hasFieldError("cert"));
+        QCOMPARE(QString::fromStdString(tree.message()),
+                 QString("5 schema violations (certificate does not match key; at least one; "
+                         "cert: invalid certificate: x; name: unknown field; paths.2: invalid "
+                         "regex)"));
+
+        const auto taken = tree.takeTolerated();
+        QCOMPARE(taken.size(), std::size_t{3});  // in the order they were added
+        QCOMPARE(taken[0].path, std::vector<std::string>{"cert"});
+        QCOMPARE(taken[0].tolerance, Tolerance::TlsMaterial);
+        QVERIFY(taken[1].path.empty());
+        QCOMPARE(taken[1].message, std::string("certificate does not match key"));
+        QCOMPARE(taken[2].path, (std::vector<std::string>{"paths", "2"}));
+        QCOMPARE(taken[2].tolerance, Tolerance::Regex);
+        QCOMPARE(QString::fromStdString(tree.message()),
+                 QString("2 schema violations (at least one; name: unknown field)"));
+        QVERIFY(tree.takeTolerated().empty());
+
+        ErrorTree only_tolerated;
+        only_tolerated.add({"host"}, "invalid value: a..b", Tolerance::EmptyLabel);
+        QCOMPARE(only_tolerated.takeTolerated().size(), std::size_t{1});
+        QVERIFY(only_tolerated.empty());
+    }
+
     void errorTreeHasFieldError() {
         ErrorTree tree;
         QVERIFY(tree.empty());
@@ -564,9 +597,26 @@ private slots:
         QTest::newRow("router non-normalized")
             << Format::RouterPath << "/a/../b%7e"
             << "non-normalized path, consider use '/b~' instead" << "/a/../b%7e";
+        // Regexes are compiled with RE2, as the router runs them; the text is RE2's.
         QTest::newRow("router bad regex")
             << Format::RouterPath << "~/a(b"
-            << "invalid regex: '/a(b' (PCRE returned: missing closing parenthesis)" << "~/a(b";
+            << "invalid regex: '/a(b' (PCRE returned: missing ): /a(b)"
+            << "~/a(b";
+        QTest::newRow("router unmatched close")
+            << Format::RouterPath << "~/a)b"
+            << "invalid regex: '/a)b' (PCRE returned: unexpected ): /a)b)"
+            << "~/a)b";
+        QTest::newRow("router lookbehind")
+            << Format::RouterPath << "~/(?<=a)b"
+            << "invalid regex: '/(?<=a)b' (PCRE returned: invalid perl operator: (?<)"
+            << "~/(?<=a)b";
+        QTest::newRow("router backreference")
+            << Format::RouterPath << "~/(a)\\1"
+            << "invalid regex: '/(a)\\1' (PCRE returned: invalid escape sequence: \\1)"
+            << "~/(a)\\1";
+        QTest::newRow("router named group in a class") << Format::RouterPath << "~/[(?<]x"
+                                                       << ""
+                                                       << "~/[(?<]x";
         QTest::newRow("header name") << Format::HeaderName << "X-Region_1" << "" << "X-Region_1";
         QTest::newRow("header name bad")
             << Format::HeaderName << "X Region"
@@ -638,6 +688,24 @@ private slots:
         QVERIFY(!formats::isIpv6("2001:db8:::1"));
         QVERIFY(formats::isIpv4("0.0.0.0"));
         QVERIFY(!formats::isIpv4("1.2.3"));
+    }
+
+    void emptyLabels_data() {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<bool>("empty_label");
+        QTest::newRow("kic name") << "tcproute..echo-plaintext.0" << true;
+        QTest::newRow("several") << "a...b..c" << true;
+        QTest::newRow("valid name") << "a.b" << false;
+        QTest::newRow("fqdn dot") << "a.b." << false;
+        QTest::newRow("leading dot") << ".a.b" << false;
+        QTest::newRow("leading empty label") << "..a" << false;
+        QTest::newRow("bad character too") << "a..b c" << false;
+        QTest::newRow("label ending with dash") << "a-..b" << false;
+    }
+    void emptyLabels() {
+        QFETCH(QString, name);
+        QFETCH(bool, empty_label);
+        QCOMPARE(formats::hasEmptyLabel(name.toStdString()), empty_label);
     }
 
     void pathNormalization_data() {

@@ -7,7 +7,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <QFile>
 #include <QtTest>
+
+#include <algorithm>
 
 namespace json = boost::json;
 using namespace portico::schema;
@@ -92,6 +95,50 @@ portico::common::ApiResult<json::object> run(const QString& entity, const QStrin
 // "" when valid, else the error's message.
 QString messageOf(const portico::common::ApiResult<json::object>& r) {
     return r ? QString() : QString::fromStdString(r.error().message);
+}
+
+// Text of a collected Kong fixture (shared/fixtures/kong-declarative, never edited).
+std::string fixtureText(const char* name) {
+    QFile file(QStringLiteral(PORTICO_FIXTURES_DIR "/") + QLatin1String(name));
+    if (!file.open(QIODevice::ReadOnly)) {
+        qFatal("cannot open fixture %s", qPrintable(file.fileName()));
+    }
+    return file.readAll().toStdString();
+}
+
+// The PEM text of a YAML block scalar in `text`, from the first `begin` marker to the last `end`
+// marker, each line unindented.
+std::string pemIn(const std::string& text, std::string_view begin, std::string_view end) {
+    const auto first = text.find(begin);
+    const auto last = text.rfind(end);
+    if (first == std::string::npos || last == std::string::npos || last < first) {
+        qFatal("PEM markers not found");
+    }
+    std::string pem;
+    std::size_t pos = first;
+    while (pos < last + end.size()) {
+        auto nl = text.find('\n', pos);
+        if (nl == std::string::npos) {
+            nl = text.size();
+        }
+        const auto line = text.substr(pos, nl - pos);
+        pem += line.substr(std::min(line.find_first_not_of(' '), line.size())) + "\n";
+        pos = nl + 1;
+    }
+    return pem;
+}
+
+QString jsonText(const json::object& object) {
+    return QString::fromStdString(json::serialize(object));
+}
+
+// "paths.2" from {"paths", "2"}; "" for the entity itself.
+QString dotted(const std::vector<std::string>& path) {
+    QStringList parts;
+    for (const auto& segment : path) {
+        parts << QString::fromStdString(segment);
+    }
+    return parts.join('.');
 }
 
 QString jsonWith(QString base, const QString& key, const QString& value) {
@@ -528,10 +575,25 @@ private slots:
             << R"j({"hosts":["ex*ample.com"]})j"
             << "schema violation (hosts.1: invalid wildcard: must be placed at leftmost or "
                "rightmost label)";
-        QTest::newRow("bad regex path")
+        QTest::newRow("bad regex path")  // compiled with RE2, as the router runs it
             << "{\"paths\":[\"~/a[b\"]}"
-            << "schema violation (paths.1: invalid regex: '/a[b' (PCRE returned: missing "
-               "terminating ] for character class))";
+            << "schema violation (paths.1: invalid regex: '/a[b' (PCRE returned: missing ]: [b))";
+        QTest::newRow("lookahead path: RE2 cannot run it")
+            << "{\"paths\":[\"~/a(?=b)\"]}"
+            << "schema violation (paths.1: invalid regex: '/a(?=b)' (PCRE returned: invalid perl "
+               "operator: (?=))";
+        QTest::newRow("named group path") << "{\"paths\":[\"~/orders/(?<id>\\\\d+)$\"]}"
+                                          << "";
+        QTest::newRow("bad header regex")
+            << "{\"paths\":[\"/\"],\"headers\":{\"X-Id\":[\"~*(?<!a)b\"]}}"
+            << "schema violation (headers.X-Id: invalid regex: '(?<!a)b' (PCRE returned: invalid "
+               "perl operator: (?<))";
+        QTest::newRow("header regex among several values is text")
+            << "{\"paths\":[\"/\"],\"headers\":{\"X-Id\":[\"~*(?<!a)b\",\"c\"]}}"
+            << "";
+        QTest::newRow("header regex ok")
+            << "{\"paths\":[\"/\"],\"headers\":{\"Authorization\":[\"~*^bearer .+$\"]}}"
+            << "";
         QTest::newRow("failed field skips matcher check")
             << R"j({"protocols":["http"],"paths":["x"]})j"
             << "schema violation (paths.1: should start with: / (fixed path) or ~/ (regex path))";
@@ -816,6 +878,259 @@ private slots:
         QVERIFY(!formats::checkCaCertificate(kCaCert, kNow));
         QVERIFY(formats::certificateMatchesKey(kCaCert, kCaKey));
         QVERIFY(!formats::certificateMatchesKey(kCaCert, kLeafKey));
+    }
+
+    // --- declarative files: tolerated problems ---------------------------------------------------
+
+    // Entities as real Kong files write them (the collected fixtures named in each row, and
+    // pairs Kong's own checks reject): the Admin API (ValidateOptions::declarative off) still
+    // rejects each with Kong's message; a declarative file keeps the entity as written and gets
+    // the same problem back as a warning ("<path>|<message>", "" for the entity itself).
+    void declarativeTolerance_data() {
+        QTest::addColumn<QString>("entity");
+        QTest::addColumn<QString>("input");
+        QTest::addColumn<QString>("strict");
+        QTest::addColumn<QStringList>("warnings");
+        QTest::addColumn<QString>("kept");  // a field whose value must stay as written
+
+        const json::object consumer = parse(kConsumerRef).as_object();
+        QTest::newRow("13 jwt placeholder public key")
+            << "jwt_secrets"
+            << jsonText({{"consumer", consumer},
+                         {"algorithm", "RS256"},
+                         {"key", "oan-auth"},
+                         {"rsa_public_key", "REPLACE_WITH_OAN_AUTH_JWT_PUBLIC_KEY_PEM"}})
+            << "schema violation (rsa_public_key: invalid key)"
+            << QStringList{"rsa_public_key|invalid key"} << "rsa_public_key";
+
+        const std::string deck_ca =
+            pemIn(fixtureText("16-deck-ca-certificates.yml"), "-----BEGIN CERTIFICATE-----",
+                  "-----END CERTIFICATE-----");
+        const QString expired = "certificate expired, \"Not After\" time is in the past";
+        QTest::newRow("16 expired CA certificate")
+            << "ca_certificates" << jsonText({{"cert", deck_ca}})
+            << "schema violation (" + expired + ")" << QStringList{"|" + expired} << "cert";
+
+        const std::string placeholder_ca =
+            "-----BEGIN CERTIFICATE-----\nREPLACE_ME_WITH_CA_CERT\n-----END CERTIFICATE-----";
+        const QString bad_ca =
+            QString::fromStdString(formats::checkCertificate(placeholder_ca).value_or(""));
+        QVERIFY(bad_ca.startsWith("invalid certificate: "));
+        QTest::newRow("20 placeholder CA certificate")
+            << "ca_certificates" << jsonText({{"cert", placeholder_ca}})
+            << "schema violation (cert: " + bad_ca + ")" << QStringList{"cert|" + bad_ca} << "cert";
+
+        for (const auto& [name, file, key_begin, key_end] :
+             std::vector<std::tuple<const char*, const char*, const char*, const char*>>{
+                 {"18 redacted RSA key", "18-proxy-docker-certificate.yml",
+                  "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----"},
+                 {"22 redacted PKCS#8 key", "22-deck-entities-with-tags.yml",
+                  "-----BEGIN PRIVATE KEY-----", "-----END PRIVATE KEY-----"}}) {
+            const std::string text = fixtureText(file);
+            const std::string key = pemIn(text, key_begin, key_end);
+            const QString bad_key = QString::fromStdString(formats::checkKey(key).value_or(""));
+            QVERIFY(bad_key.startsWith("invalid key: "));
+            QTest::newRow(name) << "certificates"
+                                << jsonText({{"cert", pemIn(text, "-----BEGIN CERTIFICATE-----",
+                                                            "-----END CERTIFICATE-----")},
+                                             {"key", key}})
+                                << "schema violation (key: " + bad_key + ")"
+                                << QStringList{"key|" + bad_key} << "key";
+        }
+
+        QTest::newRow("certificate and key of different pairs")
+            << "certificates" << jsonText({{"cert", kLeafCert}, {"key", kCaKey}})
+            << "schema violation (certificate does not match key)"
+            << QStringList{"|certificate does not match key"} << "key";
+        QTest::newRow("alternative pair mismatch")
+            << "certificates"
+            << jsonText({{"cert", kLeafCert},
+                         {"key", kLeafKey},
+                         {"cert_alt", kCaCert},
+                         {"key_alt", kLeafKey}})
+            << "schema violation (alternative certificate does not match key)"
+            << QStringList{"|alternative certificate does not match key"} << "key_alt";
+        const QString same_type =
+            "certificate and alternative certificate need to have different type (e.g. RSA and "
+            "ECDSA), the provided certificates were both of the same type";
+        QTest::newRow("alternative pair of the same type")
+            << "certificates"
+            << jsonText({{"cert", kLeafCert},
+                         {"key", kLeafKey},
+                         {"cert_alt", kCaCert},
+                         {"key_alt", kCaKey}})
+            << "schema violation (" + same_type + ")" << QStringList{"|" + same_type} << "cert_alt";
+        const QString not_ca =
+            "certificate does not appear to be a CA because it is missing the \"CA\" basic "
+            "constraint";
+        QTest::newRow("CA certificate without the CA constraint")
+            << "ca_certificates" << jsonText({{"cert", kLeafCert}})
+            << "schema violation (" + not_ca + ")" << QStringList{"|" + not_ca} << "cert";
+        QTest::newRow("two certificates as one CA")
+            << "ca_certificates" << jsonText({{"cert", std::string(kCaCert) + kLeafCert}})
+            << "schema violation (please submit only one certificate at a time)"
+            << QStringList{"|please submit only one certificate at a time"} << "cert";
+
+        const char* const kic_name = "tcproute..echo-plaintext.0";
+        QTest::newRow("11 service host with an empty label")
+            << "services" << jsonText({{"name", kic_name}, {"host", kic_name}, {"protocol", "tcp"}})
+            << "schema violation (host: invalid value: tcproute..echo-plaintext.0)"
+            << QStringList{"host|invalid value: tcproute..echo-plaintext.0"} << "host";
+        QTest::newRow("11 upstream name with an empty label")
+            << "upstreams" << jsonText({{"name", kic_name}})
+            << "schema violation (name: Invalid name ('tcproute..echo-plaintext.0'); must be a "
+               "valid hostname)"
+            << QStringList{"name|Invalid name ('tcproute..echo-plaintext.0'); must be a valid "
+                           "hostname"}
+            << "name";
+        const QString tcp_needs =
+            "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' "
+            "or 'udp'";
+        QTest::newRow("11 tcp route without sources, destinations or snis")
+            << "routes"
+            << jsonText(
+                   {{"name", "tcproute..echo-plaintext.0.0"}, {"protocols", json::array{"tcp"}}})
+            << "schema violation (" + tcp_needs + ")" << QStringList{"|" + tcp_needs}
+            << "protocols";
+        QTest::newRow("tls_passthrough route without snis")
+            << "routes" << jsonText({{"protocols", json::array{"tls_passthrough"}}})
+            << "schema violation (must set snis when 'protocols' is 'tls_passthrough')"
+            << QStringList{"|must set snis when 'protocols' is 'tls_passthrough'"} << "protocols";
+
+        const QString lookbehind =
+            "invalid regex: '/(?<=a)b' (PCRE returned: invalid perl operator: (?<)";
+        QTest::newRow("regex path RE2 cannot run")
+            << "routes" << jsonText({{"paths", json::array{"/ok", "~/(?<=a)b"}}})
+            << "schema violation (paths.2: " + lookbehind + ")"
+            << QStringList{"paths.2|" + lookbehind} << "paths";
+        const QString backreference =
+            "invalid regex: '(a)\\1' (PCRE returned: invalid escape sequence: \\1)";
+        QTest::newRow("header regex RE2 cannot run")
+            << "routes"
+            << jsonText({{"paths", json::array{"/"}},
+                         {"headers", json::object{{"X-Id", json::array{"~*(a)\\1"}}}}})
+            << "schema violation (headers.X-Id: " + backreference + ")"
+            << QStringList{"headers.X-Id|" + backreference} << "headers";
+    }
+    void declarativeTolerance() {
+        QFETCH(QString, entity);
+        QFETCH(QString, input);
+        QFETCH(QString, strict);
+        QFETCH(QStringList, warnings);
+        QFETCH(QString, kept);
+
+        std::vector<ErrorTree::Tolerated> collected;
+        auto admin = fixed();
+        admin.warnings = &collected;
+        QCOMPARE(messageOf(run(entity, input, admin)), strict);
+        QVERIFY(collected.empty());
+
+        auto file = fixed();
+        file.declarative = true;
+        file.warnings = &collected;
+        const auto r = run(entity, input, file);
+        QVERIFY2(r.has_value(), qPrintable(messageOf(r)));
+        QStringList actual;
+        for (const auto& problem : collected) {
+            QVERIFY(problem.tolerance != Tolerance::None);
+            actual << dotted(problem.path) + "|" + QString::fromStdString(problem.message);
+        }
+        QCOMPARE(actual, warnings);
+        COMPARE_JSON(r->at(kept.toStdString()), parse(input).at(kept.toStdString()));
+    }
+
+    // Everything a declarative file may not tolerate fails as in the Admin API, tolerated
+    // problems next to it still coming back as warnings.
+    void declarativeStillRejects_data() {
+        QTest::addColumn<QString>("entity");
+        QTest::addColumn<QString>("input");
+        QTest::addColumn<QString>("message");
+        QTest::addColumn<int>("warnings");
+
+        const json::object consumer = parse(kConsumerRef).as_object();
+        QTest::newRow("unknown field next to a placeholder key")
+            << "jwt_secrets"
+            << jsonText({{"consumer", consumer},
+                         {"algorithm", "RS256"},
+                         {"rsa_public_key", "placeholder"},
+                         {"foo", "bar"}})
+            << "schema violation (foo: unknown field)" << 1;
+        QTest::newRow("missing public key")
+            << "jwt_secrets" << jsonText({{"consumer", consumer}, {"algorithm", "RS256"}})
+            << "2 schema violations (failed conditional validation given value of field "
+               "'algorithm'; rsa_public_key: required field missing)"
+            << 0;
+        QTest::newRow("id that is not a UUID (the loader replaces those)")
+            << "ca_certificates" << jsonText({{"id", "orders-clients-ca"}, {"cert", kCaCert}})
+            << "schema violation (id: expected a valid UUID)" << 0;
+        QTest::newRow("missing key") << "certificates" << jsonText({{"cert", kLeafCert}})
+                                     << "schema violation (key: required field missing)" << 0;
+        QTest::newRow("half an alternative pair")
+            << "certificates"
+            << jsonText({{"cert", kLeafCert}, {"key", kLeafKey}, {"cert_alt", kCaCert}})
+            << "schema violation (all or none of these fields must be set: 'cert_alt', "
+               "'key_alt')"
+            << 0;
+        QTest::newRow("host with a space") << "services" << jsonText({{"host", "a..b c"}})
+                                           << "schema violation (host: invalid value: a..b c)" << 0;
+        QTest::newRow("host with a leading dot")
+            << "services" << jsonText({{"host", ".a.b"}})
+            << "schema violation (host: invalid value: .a.b)" << 0;
+        QTest::newRow("empty label and a port")
+            << "upstreams" << jsonText({{"name", "a..b:80"}})
+            << "schema violation (name: Invalid name ('a..b:80'); must be a valid hostname)" << 0;
+        QTest::newRow("tcp route with paths")
+            << "routes"
+            << jsonText({{"protocols", json::array{"tcp"}}, {"paths", json::array{"/"}}})
+            << "schema violation (paths: cannot set 'paths' when 'protocols' is 'tcp', 'tls' or "
+               "'udp')"
+            << 1;  // no sources, destinations or snis either: tolerated
+        QTest::newRow("path that is not a path next to a bad regex")
+            << "routes" << jsonText({{"paths", json::array{"~/(?=a)", "x"}}})
+            << "schema violation (paths.2: should start with: / (fixed path) or ~/ (regex path))"
+            << 1;
+        QTest::newRow("wrong type")
+            << "routes" << jsonText({{"paths", json::array{"/"}}, {"strip_path", "no"}})
+            << "schema violation (strip_path: expected a boolean)" << 0;
+    }
+    void declarativeStillRejects() {
+        QFETCH(QString, entity);
+        QFETCH(QString, input);
+        QFETCH(QString, message);
+        QFETCH(int, warnings);
+        std::vector<ErrorTree::Tolerated> collected;
+        auto file = fixed();
+        file.declarative = true;
+        file.warnings = &collected;
+        QCOMPARE(messageOf(run(entity, input, file)), message);
+        QCOMPARE(static_cast<int>(collected.size()), warnings);
+    }
+
+    // cert_digest is computed when the certificate parses (an expired one does), and left as
+    // written when it does not.
+    void declarativeCaDigest() {
+        auto file = fixed();
+        file.declarative = true;
+        const std::string deck_ca =
+            pemIn(fixtureText("16-deck-ca-certificates.yml"), "-----BEGIN CERTIFICATE-----",
+                  "-----END CERTIFICATE-----");
+        auto r =
+            validateEntity(*findSchema("ca_certificates"), json::object{{"cert", deck_ca}}, file);
+        QVERIFY2(r.has_value(), qPrintable(messageOf(r)));
+        // the digest decK wrote next to it in the file
+        QCOMPARE(r->at("cert_digest").as_string(),
+                 "b865971cecadd7bac9487901c9269c1fa903b3a3b521a927c5e2513f692ac61e");
+
+        const json::object placeholder{{"cert",
+                                        "-----BEGIN CERTIFICATE-----\nX\n-----END "
+                                        "CERTIFICATE-----"},
+                                       {"cert_digest", "given"}};
+        r = validateEntity(*findSchema("ca_certificates"), placeholder, file);
+        QVERIFY2(r.has_value(), qPrintable(messageOf(r)));
+        QCOMPARE(r->at("cert_digest").as_string(), "given");
+        r = validateEntity(*findSchema("ca_certificates"),
+                           json::object{{"cert", placeholder.at("cert")}}, file);
+        QVERIFY(r->at("cert_digest").is_null());
     }
 
     // --- ids and timestamps ---------------------------------------------------------------------
