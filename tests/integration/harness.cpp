@@ -216,7 +216,8 @@ bool PorticoProcess::launch() {
 }
 
 int PorticoProcess::stop(int signal) {
-    if (!process_) {
+    // A process that never started has pid 0: kill(0, ...) would signal our whole group.
+    if (!process_ || process_->processId() <= 0) {
         return -1;
     }
     ::kill(static_cast<pid_t>(process_->processId()), signal);
@@ -230,7 +231,7 @@ int PorticoProcess::stop(int signal) {
 }
 
 void PorticoProcess::kill() {
-    if (!process_) {
+    if (!process_ || process_->processId() <= 0) {
         return;
     }
     ::kill(static_cast<pid_t>(process_->processId()), SIGKILL);

@@ -89,8 +89,15 @@ private slots:
         // Same configuration with check_hash=1: 304, nothing reloaded.
         QCOMPARE(gateway_.admin("POST", "/config?check_hash=1", yaml, "application/x-yaml").status,
                  304);
-        // The route is served by the proxy.
-        auto proxied = request(gateway_.proxyPort(), "GET", "/replaced");
+        // The route is served by the proxy once the new snapshot is published (debounced).
+        HttpResult proxied;
+        for (int i = 0; i < 100; ++i) {
+            proxied = request(gateway_.proxyPort(), "GET", "/replaced");
+            if (proxied.status == 502 || proxied.status == 504) {
+                break;
+            }
+            QTest::qWait(20);
+        }
         QVERIFY2(proxied.status == 502 || proxied.status == 504, proxied.body);
         QCOMPARE(request(gateway_.proxyPort(), "GET", "/other").status, 404);
     }
