@@ -50,18 +50,37 @@ std::vector<std::string> headerTokens(std::string_view value) {
     return out;
 }
 
-std::unordered_set<std::string> hopByHopNames(const bhttp::fields& fields) {
-    std::unordered_set<std::string> names = {"connection", "keep-alive",        "proxy-connection",
-                                             "te",         "trailer",           "transfer-encoding",
-                                             "upgrade",    "proxy-authenticate"};
-    for (auto it = fields.find(bhttp::field::connection); it != fields.end() &&
-                                                           it->name() == bhttp::field::connection;
-         ++it) {
+HopByHop::HopByHop(const bhttp::fields& fields) {
+    for (auto it = fields.find(bhttp::field::connection);
+         it != fields.end() && it->name() == bhttp::field::connection; ++it) {
         for (auto& token : headerTokens(it->value())) {
-            names.insert(token);
+            if (token != "close" && token != "keep-alive" && token != "upgrade") {
+                extra_.push_back(std::move(token));
+            }
         }
     }
-    return names;
+}
+
+bool HopByHop::contains(const bhttp::fields::value_type& field) const {
+    switch (field.name()) {
+        case bhttp::field::connection:
+        case bhttp::field::keep_alive:
+        case bhttp::field::proxy_connection:
+        case bhttp::field::te:
+        case bhttp::field::trailer:
+        case bhttp::field::transfer_encoding:
+        case bhttp::field::upgrade:
+        case bhttp::field::proxy_authenticate:
+            return true;
+        default:
+            break;
+    }
+    for (const auto& name : extra_) {
+        if (http::iequals(field.name_string(), name)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 bhttp::response<bhttp::string_body> gatewayError(int status, std::string_view message,
@@ -98,25 +117,36 @@ bhttp::request_header<> upstreamRequestHeader(const bhttp::request_header<>& in,
     out.method_string(in.method_string());
     out.target(target);
     out.version(11);
-    auto hop = hopByHopNames(in);
+    HopByHop hop(in);
     std::string forwarded_for;
     for (const auto& field : in) {
-        auto name = lower(field.name_string());
-        if (hop.count(name) != 0 || name == "host" || name == "proxy" ||
-            name == "x-forwarded-for" || name == "x-real-ip" || name == "via" ||
-            name == "expect" || name == "content-length") {
-            if (name == "x-forwarded-for") {
+        if (hop.contains(field)) {
+            continue;
+        }
+        switch (field.name()) {
+            case bhttp::field::host:
+            case bhttp::field::via:
+            case bhttp::field::expect:
+            case bhttp::field::content_length:
+                continue;
+            default:
+                break;
+        }
+        auto name = field.name_string();
+        if (name.size() >= 9 && http::iequals(name.substr(0, 9), "x-forward")) {
+            if (http::iequals(name, "x-forwarded-for")) {
                 forwarded_for += (forwarded_for.empty() ? "" : ", ") + std::string(field.value());
+                continue;
             }
+            if (!context.trusted) {
+                continue;  // only trusted peers may set X-Forwarded-*
+            }
+        }
+        if (http::iequals(name, "x-real-ip") || http::iequals(name, "x-kong-request-id") ||
+            http::iequals(name, "proxy")) {
             continue;
         }
-        if (!context.trusted && name.rfind("x-forwarded-", 0) == 0) {
-            continue;  // only trusted peers may set these
-        }
-        if (name == "x-kong-request-id") {
-            continue;
-        }
-        out.insert(field.name_string(), field.value());
+        out.insert(field.name(), name, field.value());
     }
     std::string host(in[bhttp::field::host]);
     bool default_port = service.port == 80 || service.port == 443;

@@ -34,8 +34,16 @@ struct ForwardingContext {
 // Tokens of a comma-separated header value, lower case, trimmed, empty ones dropped.
 std::vector<std::string> headerTokens(std::string_view value);
 
-// Hop-by-hop header names (RFC 9110 §7.6.1) plus those the message's Connection lists, lower case.
-std::unordered_set<std::string> hopByHopNames(const bhttp::fields& fields);
+// Hop-by-hop headers (RFC 9110 §7.6.1) of one message: the standard ones plus the names its
+// Connection header lists. Cheap for the common case (no extra names: no allocation).
+class HopByHop {
+public:
+    explicit HopByHop(const bhttp::fields& fields);
+    bool contains(const bhttp::fields::value_type& field) const;
+
+private:
+    std::vector<std::string> extra_;
+};
 
 // The header sent upstream for `in`: hop-by-hop headers removed, Host per preserve_host,
 // X-Real-IP, X-Forwarded-For/-Proto/-Host/-Port/-Path/-Prefix (incoming values kept only from

@@ -118,6 +118,41 @@ bool closedByPeer(tcp::socket& socket) {
 // Relays a message body from `from` (whose header `parser` has read) to `to`, writing `out`'s
 // header first. Memory stays at one chunk whatever the body size. `body_bytes` counts what was
 // relayed. Returns {read error, write error}.
+// Relay buffers, reused per worker thread: a relay holds one while it runs, so memory stays at
+// one chunk per active relay and nothing is allocated per request in steady state.
+class ChunkLease {
+public:
+    ChunkLease() {
+        auto& free = pool();
+        if (free.empty()) {
+            chunk_.reset(new char[kRelayChunk]);
+        } else {
+            chunk_ = std::move(free.back());
+            free.pop_back();
+        }
+    }
+    ~ChunkLease() {
+        auto& free = pool();
+        if (free.size() < 64) {
+            free.push_back(std::move(chunk_));
+        }
+    }
+    ChunkLease(const ChunkLease&) = delete;
+    ChunkLease& operator=(const ChunkLease&) = delete;
+    char* get() { return chunk_.get(); }
+
+private:
+    static std::vector<std::unique_ptr<char[]>>& pool() {
+        thread_local std::vector<std::unique_ptr<char[]>> free;
+        return free;
+    }
+    std::unique_ptr<char[]> chunk_;
+};
+
+// Relays a message body from `from` (whose header `parser` has read) to `to`, preceded by
+// `out`'s header. The header goes out with the first piece of body in one write. Memory stays
+// at one chunk whatever the body size. `body_bytes` counts what was relayed. Returns
+// {read error, write error}.
 template <bool isRequest>
 asio::awaitable<std::pair<error_code, error_code>> relay(
     beast::tcp_stream& from, beast::flat_buffer& from_buffer,
@@ -126,33 +161,37 @@ asio::awaitable<std::pair<error_code, error_code>> relay(
     std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout,
     std::uint64_t& body_bytes) {
     bhttp::serializer<isRequest, bhttp::buffer_body> serializer{out};
-    to.expires_after(write_timeout);
-    auto [header_ec, header_n] = co_await bhttp::async_write_header(to, serializer, kUseTuple);
-    (void)header_n;
-    if (header_ec) {
+    if (!with_body) {
+        to.expires_after(write_timeout);
+        auto [header_ec, header_n] = co_await bhttp::async_write_header(to, serializer, kUseTuple);
+        (void)header_n;
         co_return std::make_pair(error_code{}, header_ec);
     }
-    if (!with_body) {
-        co_return std::make_pair(error_code{}, error_code{});
-    }
-    std::unique_ptr<char[]> chunk(new char[kRelayChunk]);
-    while (!parser.is_done()) {
-        parser.get().body().data = chunk.get();
-        parser.get().body().size = kRelayChunk;
-        from.expires_after(read_timeout);
-        auto [read_ec, read_n] = co_await bhttp::async_read(from, from_buffer, parser, kUseTuple);
-        (void)read_n;
-        if (read_ec == bhttp::error::need_buffer) {
-            read_ec = {};
+    ChunkLease chunk;
+    for (;;) {
+        if (!parser.is_done()) {
+            parser.get().body().data = chunk.get();
+            parser.get().body().size = kRelayChunk;
+            from.expires_after(read_timeout);
+            auto [read_ec, read_n] =
+                co_await bhttp::async_read(from, from_buffer, parser, kUseTuple);
+            (void)read_n;
+            if (read_ec == bhttp::error::need_buffer) {
+                read_ec = {};
+            }
+            if (read_ec) {
+                co_return std::make_pair(read_ec, error_code{});
+            }
+            std::size_t got = kRelayChunk - parser.get().body().size;
+            body_bytes += got;
+            out.body().data = got != 0 ? chunk.get() : nullptr;
+            out.body().size = got;
+            out.body().more = !parser.is_done();
+        } else {
+            out.body().data = nullptr;
+            out.body().size = 0;
+            out.body().more = false;
         }
-        if (read_ec) {
-            co_return std::make_pair(read_ec, error_code{});
-        }
-        std::size_t got = kRelayChunk - parser.get().body().size;
-        body_bytes += got;
-        out.body().data = chunk.get();
-        out.body().size = got;
-        out.body().more = !parser.is_done();
         to.expires_after(write_timeout);
         auto [write_ec, write_n] = co_await bhttp::async_write(to, serializer, kUseTuple);
         (void)write_n;
@@ -162,16 +201,8 @@ asio::awaitable<std::pair<error_code, error_code>> relay(
         if (write_ec) {
             co_return std::make_pair(error_code{}, write_ec);
         }
-    }
-    if (!serializer.is_done()) {
-        out.body().data = nullptr;
-        out.body().size = 0;
-        out.body().more = false;
-        to.expires_after(write_timeout);
-        auto [write_ec, write_n] = co_await bhttp::async_write(to, serializer, kUseTuple);
-        (void)write_n;
-        if (write_ec && write_ec != bhttp::error::need_buffer) {
-            co_return std::make_pair(error_code{}, write_ec);
+        if (serializer.is_done()) {
+            break;
         }
     }
     co_return std::make_pair(error_code{}, error_code{});
@@ -591,13 +622,12 @@ struct ProxyServer::Impl {
         out.result(in.result_int());
         out.reason(in.reason());
         bool switching = in.result() == bhttp::status::switching_protocols;
-        auto hop = hopByHopNames(in);
+        HopByHop hop(in);
         for (const auto& field : in) {
-            auto name = lower(field.name_string());
-            if (hop.count(name) != 0 || name == "content-length") {
+            if (hop.contains(field) || field.name() == bhttp::field::content_length) {
                 continue;
             }
-            out.insert(field.name_string(), field.value());
+            out.insert(field.name(), field.name_string(), field.value());
         }
         std::string via(in[bhttp::field::via]);
         out.set(bhttp::field::via, via.empty() ? std::string(kVia) : via + ", " + kVia);
