@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git curl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libspdlog-dev libfmt-dev libsqlite3-dev libyaml-cpp-dev libre2-dev libssl-dev
-  libc-ares-dev libpq-dev libbenchmark-dev
+  libc-ares-dev libpq-dev libbenchmark-dev libjemalloc-dev
   qt6-base-dev qt6-charts-dev
 )
 
