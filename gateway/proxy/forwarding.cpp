@@ -108,17 +108,32 @@ bhttp::response<bhttp::string_body> gatewayError(int status, std::string_view me
     return response;
 }
 
-bhttp::request_header<> upstreamRequestHeader(const bhttp::request_header<>& in,
-                                          const ForwardingContext& context,
-                                          const router::Match& match,
-                                          const config::Service& service,
-                                          const std::string& target, bool upgrade) {
-    bhttp::request_header<> out;
-    out.method_string(in.method_string());
-    out.target(target);
-    out.version(11);
+namespace {
+
+void appendField(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name);
+    out.append(": ");
+    out.append(value);
+    out.append("\r\n");
+}
+
+}  // namespace
+
+std::string upstreamRequestHead(const bhttp::request_header<>& in, const ForwardingContext& context,
+                                const router::Match& match, const config::Service& service,
+                                const std::string& target, bool upgrade, const BodyFraming& body) {
+    std::string out;
+    out.reserve(512 + in.target().size());
+    out.append(in.method_string());
+    out.push_back(' ');
+    out.append(target);
+    out.append(" HTTP/1.1\r\n");
     HopByHop hop(in);
     std::string forwarded_for;
+    bool has_forwarded[5] = {false, false, false, false, false};  // proto host port path prefix
+    static constexpr std::string_view kForwarded[5] = {
+        "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-forwarded-path",
+        "x-forwarded-prefix"};
     for (const auto& field : in) {
         if (hop.contains(field)) {
             continue;
@@ -141,62 +156,89 @@ bhttp::request_header<> upstreamRequestHeader(const bhttp::request_header<>& in,
             if (!context.trusted) {
                 continue;  // only trusted peers may set X-Forwarded-*
             }
+            for (int k = 0; k < 5; ++k) {
+                if (http::iequals(name, kForwarded[k])) {
+                    has_forwarded[k] = true;
+                }
+            }
         }
         if (http::iequals(name, "x-real-ip") || http::iequals(name, "x-kong-request-id") ||
             http::iequals(name, "proxy")) {
             continue;
         }
-        out.insert(field.name(), name, field.value());
+        appendField(out, name, field.value());
     }
-    std::string host(in[bhttp::field::host]);
-    bool default_port = service.port == 80 || service.port == 443;
-    out.set(bhttp::field::host,
-            match.route->preserve_host && !host.empty()
-                ? host
-                : service.host + (default_port ? "" : ":" + std::to_string(service.port)));
-    std::string real_ip = context.peer;
+    std::string_view host = in[bhttp::field::host];
+    if (match.route->preserve_host && !host.empty()) {
+        appendField(out, "Host", host);
+    } else {
+        bool default_port = service.port == 80 || service.port == 443;
+        out.append("Host: ");
+        out.append(service.host);
+        if (!default_port) {
+            out.push_back(':');
+            out.append(std::to_string(service.port));
+        }
+        out.append("\r\n");
+    }
+    std::string_view real_ip = context.peer;
     if (context.trusted) {
         auto header = in.find(context.real_ip_header);
         if (header != in.end() && !header->value().empty()) {
-            real_ip = std::string(header->value());
+            real_ip = header->value();
         }
     }
-    out.set("X-Real-IP", real_ip);
-    out.set("X-Forwarded-For",
-            forwarded_for.empty() ? context.peer : forwarded_for + ", " + context.peer);
-    auto keep_or = [&](const char* name, std::string value) {
-        if (!context.trusted || in.find(name) == in.end()) {
-            out.set(name, value);
-        }
-    };
-    std::string path(in.target().substr(0, in.target().find('?')));
-    keep_or("X-Forwarded-Proto", "http");
-    keep_or("X-Forwarded-Host", host.substr(0, host.rfind(':') == std::string::npos ||
-                                                       host.find(']') != std::string::npos
-                                                   ? host.size()
-                                                   : host.rfind(':')));
-    keep_or("X-Forwarded-Port", std::to_string(context.port));
-    keep_or("X-Forwarded-Path", path);
-    if (match.route->strip_path && match.matched_path.size() > 1 && !match.route->paths.empty() &&
-        !match.route->paths.front().regex) {
-        keep_or("X-Forwarded-Prefix", match.matched_path);
-    }
-    out.set("X-Kong-Request-Id", context.request_id);
-    std::string via(in[bhttp::field::via]);
-    out.set(bhttp::field::via, via.empty() ? std::string(kVia) : via + ", " + kVia);
-    if (upgrade) {
-        out.set(bhttp::field::connection, "Upgrade");
-        out.set(bhttp::field::upgrade, in[bhttp::field::upgrade]);
+    appendField(out, "X-Real-IP", real_ip);
+    if (forwarded_for.empty()) {
+        appendField(out, "X-Forwarded-For", context.peer);
     } else {
-        out.set(bhttp::field::connection, "keep-alive");
+        appendField(out, "X-Forwarded-For", forwarded_for + ", " + context.peer);
+    }
+    if (!has_forwarded[0]) {
+        appendField(out, "X-Forwarded-Proto", "http");
+    }
+    if (!has_forwarded[1]) {
+        auto colon = host.rfind(':');
+        bool has_port = colon != std::string_view::npos && host.find(']') == std::string_view::npos;
+        appendField(out, "X-Forwarded-Host", has_port ? host.substr(0, colon) : host);
+    }
+    if (!has_forwarded[2]) {
+        appendField(out, "X-Forwarded-Port", std::to_string(context.port));
+    }
+    if (!has_forwarded[3]) {
+        auto path = in.target().substr(0, in.target().find('?'));
+        appendField(out, "X-Forwarded-Path", path);
+    }
+    if (!has_forwarded[4] && match.route->strip_path && match.matched_path.size() > 1 &&
+        !match.route->paths.empty() && !match.route->paths.front().regex) {
+        appendField(out, "X-Forwarded-Prefix", match.matched_path);
+    }
+    appendField(out, "X-Kong-Request-Id", context.request_id);
+    std::string_view via = in[bhttp::field::via];
+    if (via.empty()) {
+        appendField(out, "Via", kVia);
+    } else {
+        appendField(out, "Via", std::string(via) + ", " + kVia);
+    }
+    if (upgrade) {
+        appendField(out, "Connection", "Upgrade");
+        appendField(out, "Upgrade", in[bhttp::field::upgrade]);
+    } else {
+        appendField(out, "Connection", "keep-alive");
     }
     if (auto te = in.find(bhttp::field::te); te != in.end()) {
         for (auto& token : headerTokens(te->value())) {
             if (token == "trailers") {
-                out.set(bhttp::field::te, "trailers");
+                appendField(out, "TE", "trailers");
             }
         }
     }
+    if (body.chunked) {
+        appendField(out, "Transfer-Encoding", "chunked");
+    } else if (body.content_length) {
+        appendField(out, "Content-Length", std::to_string(*body.content_length));
+    }
+    out.append("\r\n");
     return out;
 }
 

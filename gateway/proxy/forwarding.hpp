@@ -11,6 +11,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -45,15 +46,20 @@ private:
     std::vector<std::string> extra_;
 };
 
-// The header sent upstream for `in`: hop-by-hop headers removed, Host per preserve_host,
-// X-Real-IP, X-Forwarded-For/-Proto/-Host/-Port/-Path/-Prefix (incoming values kept only from
-// trusted peers), X-Kong-Request-Id, Via; Connection: keep-alive, or Upgrade when `upgrade`.
-// Content-Length / Transfer-Encoding are left to the caller, which knows how the body goes.
-bhttp::request_header<> upstreamRequestHeader(const bhttp::request_header<>& in,
-                                              const ForwardingContext& context,
-                                              const router::Match& match,
-                                              const config::Service& service,
-                                              const std::string& target, bool upgrade);
+// How a message body is framed on the wire.
+struct BodyFraming {
+    std::optional<std::uint64_t> content_length;  // Content-Length: N (also 0)
+    bool chunked = false;                           // Transfer-Encoding: chunked
+};
+
+// The request head (request line and headers, ending with the blank line) sent upstream for
+// `in`: hop-by-hop headers removed, Host per preserve_host, X-Real-IP, X-Forwarded-For and
+// -Proto/-Host/-Port/-Path/-Prefix (incoming values kept only from trusted peers),
+// X-Kong-Request-Id, Via; Connection: keep-alive, or Upgrade when `upgrade`; framing per `body`.
+// Written as text directly: no intermediate header object, one allocation.
+std::string upstreamRequestHead(const bhttp::request_header<>& in, const ForwardingContext& context,
+                                const router::Match& match, const config::Service& service,
+                                const std::string& target, bool upgrade, const BodyFraming& body);
 
 // A gateway-made error: JSON {message, request_id} by default, text/plain or HTML when the
 // client's Accept asks for them; with Server and X-Kong-Request-Id.

@@ -149,26 +149,47 @@ private:
     std::unique_ptr<char[]> chunk_;
 };
 
+// A few buffers written with one gather write.
+class BufferList {
+public:
+    using value_type = asio::const_buffer;
+    using const_iterator = const asio::const_buffer*;
+    void add(const void* data, std::size_t size) {
+        if (size != 0) {
+            buffers_[count_++] = asio::const_buffer(data, size);
+        }
+    }
+    const_iterator begin() const { return buffers_.data(); }
+    const_iterator end() const { return buffers_.data() + count_; }
+    bool empty() const { return count_ == 0; }
+
+private:
+    std::array<asio::const_buffer, 6> buffers_;
+    std::size_t count_ = 0;
+};
+
 // Relays a message body from `from` (whose header `parser` has read) to `to`, preceded by
-// `out`'s header. The header goes out with the first piece of body in one write. Memory stays
-// at one chunk whatever the body size. `body_bytes` counts what was relayed. Returns
-// {read error, write error}.
+// `head` (start line and headers, already serialized). The head goes out with the first piece
+// of body in one write; the body is framed chunked when `chunked`, else passed as is (its
+// length is in the head, or it ends with the connection). Memory stays at one chunk whatever
+// the body size. `body_bytes` counts what was relayed. Returns {read error, write error}.
 template <bool isRequest>
 asio::awaitable<std::pair<error_code, error_code>> relay(
     beast::tcp_stream& from, beast::flat_buffer& from_buffer,
     bhttp::parser<isRequest, bhttp::buffer_body>& parser, beast::tcp_stream& to,
-    bhttp::message<isRequest, bhttp::buffer_body>& out, bool with_body,
-    std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout,
-    std::uint64_t& body_bytes) {
-    bhttp::serializer<isRequest, bhttp::buffer_body> serializer{out};
+    const std::string& head, bool with_body, bool chunked, std::chrono::milliseconds read_timeout,
+    std::chrono::milliseconds write_timeout, std::uint64_t& body_bytes) {
     if (!with_body) {
         to.expires_after(write_timeout);
-        auto [header_ec, header_n] = co_await bhttp::async_write_header(to, serializer, kUseTuple);
-        (void)header_n;
-        co_return std::make_pair(error_code{}, header_ec);
+        auto [ec, n] = co_await asio::async_write(to, asio::buffer(head), kUseTuple);
+        (void)n;
+        co_return std::make_pair(error_code{}, ec);
     }
     ChunkLease chunk;
+    bool head_sent = false;
+    char size_line[24];
     for (;;) {
+        std::size_t got = 0;
         if (!parser.is_done()) {
             parser.get().body().data = chunk.get();
             parser.get().body().size = kRelayChunk;
@@ -182,30 +203,48 @@ asio::awaitable<std::pair<error_code, error_code>> relay(
             if (read_ec) {
                 co_return std::make_pair(read_ec, error_code{});
             }
-            std::size_t got = kRelayChunk - parser.get().body().size;
+            got = kRelayChunk - parser.get().body().size;
             body_bytes += got;
-            out.body().data = got != 0 ? chunk.get() : nullptr;
-            out.body().size = got;
-            out.body().more = !parser.is_done();
-        } else {
-            out.body().data = nullptr;
-            out.body().size = 0;
-            out.body().more = false;
         }
-        to.expires_after(write_timeout);
-        auto [write_ec, write_n] = co_await bhttp::async_write(to, serializer, kUseTuple);
-        (void)write_n;
-        if (write_ec == bhttp::error::need_buffer) {
-            write_ec = {};
+        bool done = parser.is_done();
+        BufferList buffers;
+        if (!head_sent) {
+            buffers.add(head.data(), head.size());
         }
-        if (write_ec) {
-            co_return std::make_pair(error_code{}, write_ec);
+        if (got != 0) {
+            if (chunked) {
+                int length = std::snprintf(size_line, sizeof(size_line), "%zx\r\n", got);
+                buffers.add(size_line, static_cast<std::size_t>(length));
+                buffers.add(chunk.get(), got);
+                buffers.add("\r\n", 2);
+            } else {
+                buffers.add(chunk.get(), got);
+            }
         }
-        if (serializer.is_done()) {
+        if (done && chunked) {
+            buffers.add("0\r\n\r\n", 5);
+        }
+        if (!buffers.empty()) {
+            to.expires_after(write_timeout);
+            auto [write_ec, write_n] = co_await asio::async_write(to, buffers, kUseTuple);
+            (void)write_n;
+            if (write_ec) {
+                co_return std::make_pair(error_code{}, write_ec);
+            }
+            head_sent = true;
+        }
+        if (done) {
             break;
         }
     }
     co_return std::make_pair(error_code{}, error_code{});
+}
+
+void appendField(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name);
+    out.append(": ");
+    out.append(value);
+    out.append("\r\n");
 }
 
 // Copies bytes from `from` to `to` until either side closes or stays idle past `idle`.
@@ -617,48 +656,79 @@ struct ProxyServer::Impl {
         }
         result.got_header = true;
         auto& in = parser.get();
-        bhttp::response<bhttp::buffer_body> out;
-        out.version(client_version);
-        out.result(in.result_int());
-        out.reason(in.reason());
         bool switching = in.result() == bhttp::status::switching_protocols;
-        HopByHop hop(in);
-        for (const auto& field : in) {
-            if (hop.contains(field) || field.name() == bhttp::field::content_length) {
-                continue;
-            }
-            out.insert(field.name(), field.name_string(), field.value());
-        }
-        std::string via(in[bhttp::field::via]);
-        out.set(bhttp::field::via, via.empty() ? std::string(kVia) : via + ", " + kVia);
-        out.set("X-Kong-Upstream-Latency",
-                std::to_string(static_cast<long long>(context.upstream_ms)));
-        out.set("X-Kong-Proxy-Latency", std::to_string(static_cast<long long>(context.proxy_ms)));
-        out.set("X-Kong-Request-Id", context.request_id);
-        if (in.find(bhttp::field::server) == in.end()) {
-            out.set(bhttp::field::server, std::string("portico/") + kPorticoVersion);
-        }
         unsigned status = in.result_int();
         bool bodyless = head_request || status / 100 == 1 || status == 204 || status == 304;
+        std::string head;
+        head.reserve(512);
+        head.append(client_version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ");
+        head.append(std::to_string(status));
+        head.push_back(' ');
+        if (in.reason().empty()) {
+            head.append(http::reasonPhrase(static_cast<int>(status)));
+        } else {
+            head.append(in.reason().data(), in.reason().size());
+        }
+        head.append("\r\n");
+        HopByHop hop(in);
+        bool has_server = false;
+        for (const auto& field : in) {
+            if (hop.contains(field)) {
+                continue;
+            }
+            switch (field.name()) {
+                case bhttp::field::content_length:
+                case bhttp::field::via:
+                    continue;
+                case bhttp::field::server:
+                    has_server = true;
+                    break;
+                default:
+                    break;
+            }
+            appendField(head, field.name_string(), field.value());
+        }
+        std::string_view via = in[bhttp::field::via];
+        if (via.empty()) {
+            appendField(head, "Via", kVia);
+        } else {
+            appendField(head, "Via", std::string(via) + ", " + kVia);
+        }
+        appendField(head, "X-Kong-Upstream-Latency",
+                    std::to_string(static_cast<long long>(context.upstream_ms)));
+        appendField(head, "X-Kong-Proxy-Latency",
+                    std::to_string(static_cast<long long>(context.proxy_ms)));
+        appendField(head, "X-Kong-Request-Id", context.request_id);
+        if (!has_server) {
+            appendField(head, "Server", std::string("portico/") + kPorticoVersion);
+        }
+        bool chunked = false;
         if (switching) {
-            out.set(bhttp::field::connection, "Upgrade");
-            out.set(bhttp::field::upgrade, in[bhttp::field::upgrade]);
-        } else if (auto length = parser.content_length()) {
-            out.content_length(*length);
-        } else if (!bodyless) {
-            if (client_version >= 11) {
-                out.chunked(true);
-            } else {
-                context.keep_alive = false;  // HTTP/1.0 client: the body ends with the connection
+            appendField(head, "Connection", "Upgrade");
+            appendField(head, "Upgrade", in[bhttp::field::upgrade]);
+        } else {
+            if (auto length = parser.content_length()) {
+                appendField(head, "Content-Length", std::to_string(*length));
+            } else if (!bodyless) {
+                if (client_version >= 11) {
+                    chunked = true;
+                    appendField(head, "Transfer-Encoding", "chunked");
+                } else {
+                    context.keep_alive = false;  // HTTP/1.0: the body ends with the connection
+                }
+            }
+            bool keep = context.keep_alive && !stopping_;
+            if (client_version >= 11 && !keep) {
+                appendField(head, "Connection", "close");
+            } else if (client_version < 11 && keep) {
+                appendField(head, "Connection", "keep-alive");
             }
         }
-        if (!switching) {
-            out.keep_alive(context.keep_alive && !stopping_);
-        }
+        head.append("\r\n");
         context.record.status = static_cast<int>(status);
         auto [read_ec, write_ec] = co_await relay<false>(
-            upstream.stream, upstream_buffer, parser, client, out, !bodyless && !switching,
-            std::chrono::milliseconds(service.read_timeout_ms),
+            upstream.stream, upstream_buffer, parser, client, head, !bodyless && !switching,
+            chunked, std::chrono::milliseconds(service.read_timeout_ms),
             std::chrono::seconds(settings_.client_body_timeout), context.record.bytes_out);
         if (write_ec) {
             result.client_ok = false;
@@ -829,8 +899,6 @@ struct ProxyServer::Impl {
         std::string upstream_target = router::upstreamPath(*match->route, *match, service->path) + query;
         ForwardingContext forwarding{context.request_id, context.peer, context.trusted,
                                      context.port, settings_.real_ip_header};
-        auto upstream_header = upstreamRequestHeader(header, forwarding, *match, *service,
-                                                     upstream_target, upgrade);
         auto method = header.method();
         bool idempotent = method != bhttp::verb::post && method != bhttp::verb::patch &&
                           method != bhttp::verb::lock;
@@ -876,13 +944,18 @@ struct ProxyServer::Impl {
                     co_return false;
                 }
             }
-            bhttp::request<bhttp::string_body> upstream_request{std::move(upstream_header)};
-            upstream_request.body() = std::move(body_parser.get().body());
-            context.record.bytes_in = upstream_request.body().size();
+            const std::string& request_body = body_parser.get().body();
+            context.record.bytes_in = request_body.size();
+            BodyFraming framing;
             if (has_body || method == bhttp::verb::post || method == bhttp::verb::put ||
                 method == bhttp::verb::patch) {
-                upstream_request.content_length(upstream_request.body().size());
+                framing.content_length = request_body.size();
             }
+            std::string upstream_head = upstreamRequestHead(body_parser.get(), forwarding, *match,
+                                                            *service, upstream_target, upgrade,
+                                                            framing);
+            std::array<asio::const_buffer, 2> upstream_request = {asio::buffer(upstream_head),
+                                                                  asio::buffer(request_body)};
             for (unsigned attempt = 0; attempt < tries; ++attempt) {
                 const auto& endpoint = endpoints[attempt % endpoints.size()];
                 auto try_started = Clock::now();
@@ -901,7 +974,7 @@ struct ProxyServer::Impl {
                 }
                 upstream->stream.expires_after(std::chrono::milliseconds(service->write_timeout_ms));
                 auto [write_ec, write_n] =
-                    co_await bhttp::async_write(upstream->stream, upstream_request, kUseTuple);
+                    co_await asio::async_write(upstream->stream, upstream_request, kUseTuple);
                 (void)write_n;
                 if (write_ec) {
                     last_error = classify(write_ec, true);
@@ -959,14 +1032,17 @@ struct ProxyServer::Impl {
                     context.explanation.tries.push_back(std::move(try_record));
                     continue;
                 }
-                bhttp::request<bhttp::buffer_body> upstream_request{std::move(upstream_header)};
+                BodyFraming framing;
                 if (length) {
-                    upstream_request.content_length(*length);
-                } else {
-                    upstream_request.chunked(true);
+                    framing.content_length = *length;
                 }
+                framing.chunked = !length;
+                std::string upstream_head = upstreamRequestHead(
+                    body_parser.get(), forwarding, *match, *service, upstream_target, upgrade,
+                    framing);
                 auto [read_ec, write_ec] = co_await relay<true>(
-                    client, buffer, body_parser, upstream->stream, upstream_request, true,
+                    client, buffer, body_parser, upstream->stream, upstream_head, true,
+                    framing.chunked,
                     std::chrono::seconds(settings_.client_body_timeout),
                     std::chrono::milliseconds(service->write_timeout_ms), context.record.bytes_in);
                 if (read_ec) {
