@@ -1,5 +1,7 @@
 #include "gateway/router/route_table.hpp"
 
+#include "common/regex.hpp"
+
 #include "gateway/router/prefix_trie.hpp"
 
 #include <re2/re2.h>
@@ -371,25 +373,6 @@ struct RouteTable::Index {
     }
 };
 
-std::string toRe2Syntax(std::string_view pattern) {
-    std::string out;
-    out.reserve(pattern.size() + 4);
-    for (std::size_t i = 0; i < pattern.size(); ++i) {
-        if (pattern[i] == '\\' && i + 1 < pattern.size()) {
-            out += pattern[i];
-            out += pattern[++i];
-            continue;
-        }
-        if (pattern.compare(i, 3, "(?<") == 0 && i + 3 < pattern.size() && pattern[i + 3] != '=' &&
-            pattern[i + 3] != '!') {
-            out += "(?P<";
-            i += 2;
-            continue;
-        }
-        out += pattern[i];
-    }
-    return out;
-}
 
 std::string normalizePath(std::string_view path) {
     // Most paths are already normal: nothing to decode, no empty or dot segment to remove.
@@ -494,7 +477,7 @@ RouteTable RouteTable::build(const std::vector<json::object>& routes,
                 matcher.prefix = path.substr(1);
                 RE2::Options options;
                 options.set_log_errors(false);
-                matcher.regex = std::make_shared<re2::RE2>(toRe2Syntax(matcher.prefix), options);
+                matcher.regex = std::make_shared<re2::RE2>(common::toRe2Syntax(matcher.prefix), options);
                 if (!matcher.regex->ok()) {
                     if (errors != nullptr) {
                         errors->push_back("route " + route.id + ": invalid regex '" + path +
@@ -524,7 +507,7 @@ RouteTable RouteTable::build(const std::vector<json::object>& routes,
                             options.set_case_sensitive(false);
                             options.set_log_errors(false);
                             matcher.regex =
-                                std::make_shared<re2::RE2>(toRe2Syntax(text.substr(2)), options);
+                                std::make_shared<re2::RE2>(common::toRe2Syntax(text.substr(2)), options);
                             if (!matcher.regex->ok()) {
                                 bad = true;
                             }

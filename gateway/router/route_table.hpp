@@ -111,10 +111,6 @@ private:
 // characters decoded, other triplets upper-cased, dot segments removed, repeated slashes merged.
 std::string normalizePath(std::string_view path);
 
-// Kong's regexes are PCRE: named groups may be written (?<name>...), which RE2 (2022) only
-// accepts as (?P<name>...). Rewrites the former into the latter; everything else is unchanged.
-std::string toRe2Syntax(std::string_view pattern);
-
 // The upstream path for a matched route (strip_path, path_handling v0 with the service path).
 std::string upstreamPath(const Route& route, const Match& match, std::string_view service_path);
 
