@@ -9,7 +9,26 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 binary=${PORTICO_BIN:-$here/build/gateway/app/portico}
 work=${BENCH_WORKDIR:?}
-cat > "$work/kong.yml" <<YAML
+# PORTICO_BENCH_UPSTREAM=1: the service points at an upstream with the bench upstream as its one
+# target (balancer, health bookkeeping) instead of at the host directly.
+if [[ ${PORTICO_BENCH_UPSTREAM:-0} == 1 ]]; then
+  cat > "$work/kong.yml" <<YAML
+_format_version: "3.0"
+upstreams:
+  - name: bench-upstream
+    targets:
+      - target: ${BENCH_UPSTREAM:?}
+services:
+  - name: bench
+    host: bench-upstream
+    port: 80
+    routes:
+      - name: bench
+        paths: ["/"]
+        strip_path: false
+YAML
+else
+  cat > "$work/kong.yml" <<YAML
 _format_version: "3.0"
 services:
   - name: bench
@@ -19,6 +38,7 @@ services:
         paths: ["/"]
         strip_path: false
 YAML
+fi
 cat > "$work/portico.conf" <<CONF
 prefix = $work/prefix
 database = off
