@@ -261,6 +261,14 @@ EchoProcess::~EchoProcess() {
     }
 }
 
+void EchoProcess::kill() {
+    if (!process_ || process_->processId() <= 0) {
+        return;
+    }
+    ::kill(static_cast<pid_t>(process_->processId()), SIGKILL);
+    process_->waitForFinished(5000);
+}
+
 bool EchoProcess::start() {
     process_ = std::make_unique<QProcess>();
     process_->start(echoBinary(), {"--listen", "127.0.0.1:0", "--name", name_});

@@ -100,6 +100,8 @@ public:
     explicit EchoProcess(const QString& name);
     ~EchoProcess();
     bool start();
+    // SIGKILL: the upstream vanishes mid-traffic (its port then refuses connections).
+    void kill();
     quint16 port() const { return port_; }
 
 private:
