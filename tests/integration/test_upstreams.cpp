@@ -52,25 +52,6 @@ QString describe(const Tally& tally) {
     return parts.join(", ");
 }
 
-// Every object of every array named `key`, anywhere in `value`.
-void collectArrays(const QJsonValue& value, const QString& key, QList<QJsonObject>& out) {
-    if (value.isObject()) {
-        auto object = value.toObject();
-        for (auto it = object.begin(); it != object.end(); ++it) {
-            if (it.key() == key && it.value().isArray()) {
-                for (const auto& item : it.value().toArray()) {
-                    out << item.toObject();
-                }
-            }
-            collectArrays(it.value(), key, out);
-        }
-    } else if (value.isArray()) {
-        for (const auto& item : value.toArray()) {
-            collectArrays(item, key, out);
-        }
-    }
-}
-
 }  // namespace
 
 class UpstreamsTest : public QObject {
@@ -203,6 +184,17 @@ private:
         return waitForHealth(gateway_, upstream, target, expected, timeout_ms);
     }
 
+    // The address `key` (ip:port) of GET /upstreams/{u}/balancer (empty when absent).
+    QJsonObject balancerAddress(const QByteArray& upstream, const QByteArray& key) {
+        auto view = gateway_.admin("GET", "/upstreams/" + upstream + "/balancer").json();
+        for (const auto& item : view.value("addresses").toArray()) {
+            if (item.toObject().value("key").toString().toUtf8() == key) {
+                return item.toObject();
+            }
+        }
+        return {};
+    }
+
     QString balancerHealth(const QByteArray& upstream) {
         return gateway_.admin("GET", "/upstreams/" + upstream + "/health?balancer_health=1")
             .json()
@@ -300,6 +292,42 @@ private slots:
         QVERIFY2(per_target.size() >= 2, qPrintable(QString::number(per_target.size())));
     }
 
+    // §1.4.2: hash_on cookie: a client without the cookie gets one (Set-Cookie) and, sending it
+    // back, stays on the target its first request went to.
+    void consistentHashingOnCookie() {
+        EchoProcess a("cookie-a"), b("cookie-b"), c("cookie-c");
+        QVERIFY(a.start() && b.start() && c.start());
+        QByteArray error = makeUpstream(
+            "sticky",
+            "\"algorithm\":\"consistent-hashing\",\"hash_on\":\"cookie\","
+            "\"hash_on_cookie\":\"portico-sticky\",\"hash_on_cookie_path\":\"/sticky\"",
+            {{local(a.port()), 100}, {local(b.port()), 100}, {local(c.port()), 100}});
+        QVERIFY2(error.isEmpty(), error.constData());
+
+        QMap<QByteArray, int> per_target;
+        for (int client = 0; client < 20; ++client) {
+            auto first = request(gateway_.proxyPort(), "GET", "/sticky");
+            QCOMPARE(first.status, 200);
+            QByteArray set_cookie = first.headers.value("set-cookie");
+            QVERIFY2(set_cookie.startsWith("portico-sticky=") && set_cookie.contains("Path=/sticky"),
+                     set_cookie.constData());
+            QByteArray cookie = set_cookie.left(set_cookie.indexOf(';'));
+            QByteArray tag = first.headers.value("x-upstream");
+            per_target[tag]++;
+            for (int again = 0; again < 3; ++again) {
+                auto next = request(gateway_.proxyPort(), "GET", "/sticky", {}, {},
+                                    {{"Cookie", "other=1; " + cookie}});
+                QCOMPARE(next.status, 200);
+                QVERIFY2(next.headers.value("x-upstream") == tag,
+                         qPrintable(cookie + " went to " + tag + " then " +
+                                    next.headers.value("x-upstream")));
+                QVERIFY2(!next.headers.contains("set-cookie"),
+                         next.headers.value("set-cookie").constData());
+            }
+        }
+        QVERIFY2(per_target.size() >= 2, qPrintable(QString::number(per_target.size())));
+    }
+
     // §5.2: passive http_failures = 3 with the default unhealthy statuses [429, 500, 503]: two
     // 500s leave the target healthy, the third trips it, and it stops receiving traffic.
     void passiveHttpFailuresTripAtTheThreshold() {
@@ -323,6 +351,10 @@ private slots:
         QTest::qWait(100);
         QCOMPARE(health("tripwire", bad_target), QString("HEALTHY"));
         QCOMPARE(health("tripwire", local(good.port())), QString("HEALTHY"));
+        auto counted = balancerAddress("tripwire", bad_target);
+        QVERIFY2(counted.value("counters").toObject().value("http_failures").toInt() == 2,
+                 qPrintable(QJsonDocument(counted).toJson()));
+        QCOMPARE(counted.value("state").toString(), QString("healthy"));
 
         for (int i = 0; i < 20 && bad.requests() < 3; ++i) {
             request(gateway_.proxyPort(), "GET", "/tripwire");
@@ -333,6 +365,10 @@ private slots:
         auto addresses = entry.value("data").toObject().value("addresses").toArray();
         QCOMPARE(addresses.size(), 1);
         QCOMPARE(addresses.first().toObject().value("health").toString(), QString("UNHEALTHY"));
+        auto tripped = balancerAddress("tripwire", bad_target);
+        QCOMPARE(tripped.value("state").toString(), QString("unhealthy"));
+        QCOMPARE(tripped.value("last_change").toObject().value("source").toString().toLower(),
+                 QString("passive"));
 
         auto after = send("/tripwire", 20);
         QVERIFY2(after.count("trip-good") == 20, qPrintable(describe(after)));
@@ -616,6 +652,12 @@ private slots:
         QVERIFY(after.value("failover-a") > 0 && after.value("failover-b") > 0);
         QCOMPARE(waitForHealth("failover", dead_target, "UNHEALTHY", 2000), QString("UNHEALTHY"));
         QCOMPARE(health("failover", local(a.port())), QString("HEALTHY"));
+        // One client, one request at a time: the first failed try trips it (threshold 1), and
+        // nothing is sent to it afterwards.
+        auto dead = balancerAddress("failover", dead_target);
+        auto totals = dead.value("passive_failures_total").toObject();
+        QVERIFY2(totals.value("tcp").toInt() + totals.value("timeout").toInt() == 1,
+                 qPrintable(QJsonDocument(dead).toJson()));
     }
 
     // Portico's own views: the balancer's layout and counters, and the health gauges.
@@ -633,24 +675,20 @@ private slots:
 
         auto view = gateway_.admin("GET", "/upstreams/viewed/balancer");
         QCOMPARE(view.status, 200);
-        QList<QJsonObject> addresses;
-        collectArrays(view.json(), "addresses", addresses);
+        auto addresses = view.json().value("addresses").toArray();
         QVERIFY2(addresses.size() == 2, view.body.constData());
         qint64 slot_total = 0;
-        for (const auto& address : addresses) {
+        for (const auto& item : addresses) {
+            auto address = item.toObject();
             QVERIFY2(address.contains("slots"), view.body.constData());
             slot_total += address.value("slots").toInteger();
-            // Counters: some numeric field beside where the address is and how it is weighted.
-            bool counted = false;
-            for (auto it = address.begin(); it != address.end(); ++it) {
-                if (it.value().isObject() || (it.value().isDouble() && it.key() != "port" &&
-                                              it.key() != "weight" && it.key() != "slots")) {
-                    counted = true;
-                }
-            }
-            QVERIFY2(counted, view.body.constData());
+            auto counters = address.value("counters").toObject();
+            QVERIFY2(counters.contains("success") && counters.contains("http_failures") &&
+                         counters.contains("tcp_failures") && counters.contains("timeouts"),
+                     view.body.constData());
         }
         QVERIFY2(slot_total > 0, view.body.constData());
+        QCOMPARE(view.json().value("slots_total").toInteger(), slot_total);
         QCOMPARE(gateway_.admin("GET", "/upstreams/no-such-upstream/balancer").status, 404);
         QCOMPARE(gateway_.admin("GET", "/upstreams/no-such-upstream/health").status, 404);
 
