@@ -403,7 +403,15 @@ private slots:
         QCOMPARE(result.headers.value("x-kong-request-id"), request_id);
         QVERIFY(!result.headers.contains("x-upstream"));
 
-        auto explained = gateway_.admin("GET", "/traffic/" + request_id);
+        // The record is kept once the answer is written: the client may ask a moment earlier.
+        HttpResult explained;
+        for (int i = 0; i < 100; ++i) {
+            explained = gateway_.admin("GET", "/traffic/" + request_id);
+            if (explained.status != 404) {
+                break;
+            }
+            QTest::qWait(20);
+        }
         QCOMPARE(explained.status, 200);
         auto explanation = explained.json().value("explanation").toObject();
         QCOMPARE(explanation.value("status").toInt(), 503);
