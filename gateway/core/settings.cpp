@@ -247,6 +247,8 @@ const std::vector<KeyInfo>& keyTable() {
         {"upstream_keepalive_idle_timeout", "60",
          unsignedSetter(&Settings::upstream_keepalive_idle_timeout, 1, 86400)},
         {"dns_cache_ttl", "30", unsignedSetter(&Settings::dns_cache_ttl, 0, 86400)},
+        {"upstream_passive_recovery", "0",
+         unsignedSetter(&Settings::upstream_passive_recovery, 0, 86400)},
     };
     return table;
 }
@@ -474,6 +476,7 @@ std::map<std::string, std::string> sanitizedSettings(const Settings& s) {
         {"upstream_keepalive_max_requests", std::to_string(s.upstream_keepalive_max_requests)},
         {"upstream_keepalive_idle_timeout", std::to_string(s.upstream_keepalive_idle_timeout)},
         {"dns_cache_ttl", std::to_string(s.dns_cache_ttl)},
+        {"upstream_passive_recovery", std::to_string(s.upstream_passive_recovery)},
     };
 }
 

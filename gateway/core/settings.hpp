@@ -59,6 +59,9 @@ struct Settings {
     unsigned upstream_keepalive_max_requests = 10000;
     unsigned upstream_keepalive_idle_timeout = 60;  // seconds
     unsigned dns_cache_ttl = 30;                    // seconds a resolved service host is reused
+    // Portico extension (docs/health-checks.md): seconds after which an address tripped by
+    // passive checks alone gets one trial request (half-open); 0 = never, as in Kong.
+    unsigned upstream_passive_recovery = 0;
 
     // Where each value came from, for `portico check` and GET / "configuration".
     std::map<std::string, std::string> sources;
