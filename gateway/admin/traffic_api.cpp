@@ -254,7 +254,12 @@ json::object explanationToJson(const proxy::Explanation& explanation) {
             {"duration_ms", attempt.duration_ms},
         });
     }
+    json::array details;
+    for (const auto& detail : explanation.details) {
+        details.emplace_back(detail);
+    }
     return json::object{
+        {"details", std::move(details)},
         {"request_id", explanation.request_id}, {"time", explanation.time},
         {"status", explanation.status},         {"message", explanation.message},
         {"route_id", explanation.route_id},     {"route_name", explanation.route_name},

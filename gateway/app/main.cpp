@@ -5,11 +5,13 @@
 #include "common/validation.hpp"
 #include "gateway/admin/admin_api.hpp"
 #include "gateway/admin/traffic_api.hpp"
+#include "gateway/admin/upstream_api.hpp"
 #include "gateway/config/config_snapshot.hpp"
 #include "gateway/core/logging.hpp"
 #include "gateway/core/settings.hpp"
 #include "gateway/http/http_server.hpp"
 #include "gateway/proxy/proxy_server.hpp"
+#include "gateway/proxy/upstream_runtime.hpp"
 #include "gateway/store/store.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -222,6 +224,9 @@ int commandStart(const Options& options) {
     proxy::TrafficRing traffic;
     proxy::Metrics metrics;
     boost::asio::io_context control;
+    // Balancers, target DNS, health state and the active checker: runtime state that survives
+    // snapshot rebuilds. Lives on the control thread.
+    proxy::UpstreamRuntime upstreams(control, settings);
 
     auto rebuild = [&]() {
         auto entities = store->loadAll();
@@ -235,8 +240,10 @@ int commandStart(const Options& options) {
         for (const auto& warning : snapshot->warnings) {
             core::logger("router")->warn("{}", warning);
         }
-        log->info("snapshot published revision={} routes={} services={}", snapshot->revision,
-                  snapshot->routes.size(), snapshot->services.size());
+        log->info("snapshot published revision={} routes={} services={} upstreams={}",
+                  snapshot->revision, snapshot->routes.size(), snapshot->services.size(),
+                  snapshot->upstreams.size());
+        upstreams.sync(snapshot);
         snapshots.publish(std::move(snapshot));
     };
     rebuild();
@@ -275,10 +282,20 @@ int commandStart(const Options& options) {
             {"upstream_connections_reused", stats.upstream_connections_reused.load()}};
     };
     hooks.served_revision = [&snapshots]() { return snapshots.load()->revision; };
-    hooks.extension = [&traffic, &metrics](const http::HttpRequest& request,
-                                           const std::vector<std::string>& segments,
-                                           std::string& allow) {
-        return admin::handleTrafficEndpoint(traffic, metrics, request, segments, allow);
+    hooks.extension = [&traffic, &metrics, &upstreams, &node](
+                          const http::HttpRequest& request,
+                          const std::vector<std::string>& segments,
+                          std::string& allow) -> std::optional<http::HttpResponse> {
+        if (auto handled =
+                admin::handleUpstreamEndpoint(upstreams, node.node_id, request, segments, allow)) {
+            return handled;
+        }
+        auto handled = admin::handleTrafficEndpoint(traffic, metrics, request, segments, allow);
+        if (handled && handled->status == 200 && segments.size() == 1 &&
+            segments[0] == "metrics") {
+            handled->body += upstreams.renderPrometheus();
+        }
+        return handled;
     };
     admin::AdminApi api(*store, settings, node, hooks);
 
@@ -294,7 +311,7 @@ int commandStart(const Options& options) {
         }
         if (!settings.proxy_listen.empty()) {
             proxy_server = std::make_unique<proxy::ProxyServer>(settings, snapshots, stats,
-                                                                &traffic, &metrics);
+                                                                &traffic, &metrics, &upstreams);
         }
     } catch (const std::system_error& e) {
         log->critical("{}: {}", e.what(), e.code().message());
@@ -322,6 +339,7 @@ int commandStart(const Options& options) {
         for (auto& server : admin_servers) {
             server->stop();
         }
+        upstreams.stop();
         control.stop();
     });
     control.run();

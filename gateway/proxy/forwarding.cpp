@@ -171,6 +171,8 @@ std::string upstreamRequestHead(const bhttp::request_header<>& in, const Forward
     std::string_view host = in[bhttp::field::host];
     if (match.route->preserve_host && !host.empty()) {
         appendField(out, "Host", host);
+    } else if (!context.upstream_host.empty()) {
+        appendField(out, "Host", context.upstream_host);
     } else {
         bool default_port = service.port == 80 || service.port == 443;
         out.append("Host: ");

@@ -30,6 +30,9 @@ struct ForwardingContext {
     bool trusted = false;   // the peer is in trusted_ips
     std::uint16_t port = 0; // the listening port that accepted the request
     std::string real_ip_header = "X-Real-IP";
+    // Host for the upstream request when the route does not preserve the client's: the picked
+    // target's host[:port] (or the upstream's host_header). Empty: the service's host[:port].
+    std::string upstream_host;
 };
 
 // Tokens of a comma-separated header value, lower case, trimmed, empty ones dropped.

@@ -16,6 +16,8 @@
 
 namespace portico::proxy {
 
+class UpstreamRuntime;
+
 // Holds the snapshot the workers serve. publish() is called on the control thread; load() on
 // any worker, lock-free for readers.
 class SnapshotHolder {
@@ -43,9 +45,11 @@ struct ProxyStats {
 class ProxyServer {
 public:
     // Binds every proxy_listen address (throws std::system_error naming the address).
-    // `traffic` and `metrics` (may be null) receive a record per request.
+    // `traffic` and `metrics` (may be null) receive a record per request. With `upstreams`, a
+    // service whose host names an upstream is balanced over its targets (null: hosts only).
     ProxyServer(const core::Settings& settings, SnapshotHolder& snapshots, ProxyStats& stats,
-                TrafficRing* traffic = nullptr, Metrics* metrics = nullptr);
+                TrafficRing* traffic = nullptr, Metrics* metrics = nullptr,
+                UpstreamRuntime* upstreams = nullptr);
     ~ProxyServer();
     ProxyServer(const ProxyServer&) = delete;
     ProxyServer& operator=(const ProxyServer&) = delete;

@@ -60,6 +60,8 @@ struct Explanation {
     std::string target;      // service host:port (or upstream name later)
     std::vector<TryRecord> tries;
     std::string summary;     // one sentence in plain words: "all 3 tries failed: ..."
+    // One sentence per target or address when no address was available (why each one was not).
+    std::vector<std::string> details;
 };
 
 // Filter for the feed: every set field must match.

@@ -99,7 +99,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         service.path = "/base";
         auto upstream_target = router::upstreamPath(*match->route, *match, service.path);
         proxy::ForwardingContext context{"0123456789abcdef0123456789abcdef", "192.0.2.1",
-                                         (size % 2) == 0, 8000, "X-Real-IP"};
+                                         (size % 2) == 0, 8000, "X-Real-IP", {}};
         proxy::BodyFraming framing;
         if (auto length = parser.content_length()) {
             framing.content_length = *length;

@@ -184,7 +184,15 @@ private slots:
         auto result = request(gateway_.proxyPort(), "GET", "/dead");
         QCOMPARE(result.status, 502);
         auto id = result.json().value("request_id").toString().toUtf8();
-        auto explained = gateway_.admin("GET", "/traffic/" + id);
+        // The record is kept once the answer is written: poll briefly.
+        HttpResult explained;
+        for (int i = 0; i < 100; ++i) {
+            explained = gateway_.admin("GET", "/traffic/" + id);
+            if (explained.status == 200) {
+                break;
+            }
+            QTest::qWait(20);
+        }
         QCOMPARE(explained.status, 200);
         auto explanation = explained.json().value("explanation").toObject();
         QCOMPARE(explanation.value("service_name").toString(), QString("dead"));
