@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build ccache pkg-config git curl
+  build-essential cmake ninja-build ccache pkg-config git curl openssl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libspdlog-dev libfmt-dev libsqlite3-dev libyaml-cpp-dev libre2-dev libssl-dev
   libc-ares-dev libpq-dev libbenchmark-dev libjemalloc-dev

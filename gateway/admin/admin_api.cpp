@@ -516,6 +516,22 @@ struct AdminApi::Impl {
         return entity;
     }
 
+    // The end of every successful write: the certificate's SNI rows follow it, the snapshot is
+    // rebuilt, and the entity goes back as Kong returns it.
+    HttpResponse finishWrite(const EntitySchema& s, ApiResult<json::object> stored,
+                             const std::optional<std::vector<std::string>>& snis, int status) {
+        if (!stored) {
+            return errorResponse(stored.error());
+        }
+        if (snis) {
+            if (auto synced = syncSnis(idOf(*stored), *snis); !synced) {
+                return errorResponse(synced.error());
+            }
+        }
+        changed();
+        return jsonResponse(status, decorate(s, std::move(*stored)));
+    }
+
     HttpResponse create(const EntitySchema& s, json::object input, const Parent* parent) {
         if (dbless()) {
             return readOnly(s, "POST");
@@ -529,17 +545,7 @@ struct AdminApi::Impl {
         if (!entity) {
             return errorResponse(entity.error());
         }
-        auto inserted = store_.insert(s, std::move(*entity));
-        if (!inserted) {
-            return errorResponse(inserted.error());
-        }
-        if (snis) {
-            if (auto synced = syncSnis(idOf(*inserted), *snis); !synced) {
-                return errorResponse(synced.error());
-            }
-        }
-        changed();
-        return jsonResponse(201, decorate(s, std::move(*inserted)));
+        return finishWrite(s, store_.insert(s, std::move(*entity)), snis, 201);
     }
 
     HttpResponse upsert(const EntitySchema& s, const std::string& key, json::object input,
@@ -599,17 +605,7 @@ struct AdminApi::Impl {
                 return errorResponse(free.error());
             }
         }
-        auto stored = store_.upsert(s, std::move(*entity));
-        if (!stored) {
-            return errorResponse(stored.error());
-        }
-        if (snis) {
-            if (auto synced = syncSnis(idOf(*stored), *snis); !synced) {
-                return errorResponse(synced.error());
-            }
-        }
-        changed();
-        return jsonResponse(200, decorate(s, std::move(*stored)));
+        return finishWrite(s, store_.upsert(s, std::move(*entity)), snis, 200);
     }
 
     HttpResponse patch(const EntitySchema& s, const json::object& existing, json::object input) {
@@ -633,17 +629,7 @@ struct AdminApi::Impl {
         if (!entity) {
             return errorResponse(entity.error());
         }
-        auto updated = store_.update(s, std::move(*entity));
-        if (!updated) {
-            return errorResponse(updated.error());
-        }
-        if (snis) {
-            if (auto synced = syncSnis(idOf(*updated), *snis); !synced) {
-                return errorResponse(synced.error());
-            }
-        }
-        changed();
-        return jsonResponse(200, decorate(s, std::move(*updated)));
+        return finishWrite(s, store_.update(s, std::move(*entity)), snis, 200);
     }
 
     HttpResponse remove(const EntitySchema& s, const std::string& id) {
