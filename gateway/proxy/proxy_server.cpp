@@ -1059,12 +1059,21 @@ struct ProxyServer::Impl {
             upstreams_->reportStart(next.pick);
             return next;
         };
-        // Passive health: what happened to a try, reported to its address.
-        auto report_failure = [&](const TryTarget& target, ErrorClass error,
-                                  const std::string& detail) {
-            if (upstream_spec != nullptr) {
-                upstreams_->reportConnectFailure(target.pick, isTimeout(error), detail);
+        // A failed try: remembered for the explanation and, with an upstream, reported to the
+        // address's passive health.
+        ErrorClass last_error = ErrorClass::None;
+        auto fail_try = [&](const TryTarget& target, TryRecord& record, ErrorClass error,
+                            std::string detail, Clock::time_point started) {
+            last_error = error;
+            record.error_class = toString(error);
+            if (!detail.empty()) {
+                record.detail = std::move(detail);
             }
+            record.duration_ms = millisSince(started);
+            if (upstream_spec != nullptr) {
+                upstreams_->reportConnectFailure(target.pick, isTimeout(error), record.detail);
+            }
+            context.explanation.tries.push_back(std::move(record));
         };
         auto report_status = [&](const TryTarget& target, double latency_ms) {
             if (upstream_spec != nullptr) {
@@ -1073,7 +1082,6 @@ struct ProxyServer::Impl {
         };
 
         unsigned tries = service->retries + 1;
-        ErrorClass last_error = ErrorClass::None;
         context.proxy_ms = millisSince(context.received);
 
         if (buffered) {
@@ -1129,11 +1137,7 @@ struct ProxyServer::Impl {
                 std::unique_ptr<Upstream> upstream = co_await connect(
                     worker, endpoint, *service, connect_error, try_record.detail);
                 if (!upstream) {
-                    last_error = connect_error;
-                    try_record.error_class = toString(connect_error);
-                    try_record.duration_ms = millisSince(try_started);
-                    report_failure(*target, connect_error, try_record.detail);
-                    context.explanation.tries.push_back(std::move(try_record));
+                    fail_try(*target, try_record, connect_error, {}, try_started);
                     continue;
                 }
                 upstream->stream.expires_after(std::chrono::milliseconds(service->write_timeout_ms));
@@ -1141,12 +1145,8 @@ struct ProxyServer::Impl {
                     co_await asio::async_write(upstream->stream, upstream_request, kUseTuple);
                 (void)write_n;
                 if (write_ec) {
-                    last_error = classify(write_ec, true);
-                    try_record.error_class = toString(last_error);
-                    try_record.detail = write_ec.message();
-                    try_record.duration_ms = millisSince(try_started);
-                    report_failure(*target, last_error, try_record.detail);
-                    context.explanation.tries.push_back(std::move(try_record));
+                    fail_try(*target, try_record, classify(write_ec, true), write_ec.message(),
+                             try_started);
                     // A stale pooled connection never reached the upstream's application.
                     if (!idempotent && !upstream->reused) {
                         break;
@@ -1155,18 +1155,14 @@ struct ProxyServer::Impl {
                 }
                 auto relayed = co_await relayResponse(worker, client, buffer, *upstream, *service,
                                                       context, head_request, version, try_started);
-                try_record.duration_ms = millisSince(try_started);
                 if (!relayed.got_header) {
-                    last_error = relayed.error;
-                    try_record.error_class = toString(relayed.error);
-                    try_record.detail = relayed.detail;
-                    report_failure(*target, last_error, try_record.detail);
-                    context.explanation.tries.push_back(std::move(try_record));
+                    fail_try(*target, try_record, relayed.error, relayed.detail, try_started);
                     if (!idempotent) {
                         break;  // the request reached the upstream: never send it twice
                     }
                     continue;
                 }
+                try_record.duration_ms = millisSince(try_started);
                 report_status(*target, try_record.duration_ms);
                 context.explanation.tries.push_back(std::move(try_record));
                 if (relayed.upstream_reusable) {
@@ -1198,11 +1194,7 @@ struct ProxyServer::Impl {
                 std::unique_ptr<Upstream> upstream = co_await connect(
                     worker, endpoint, *service, connect_error, try_record.detail);
                 if (!upstream) {
-                    last_error = connect_error;
-                    try_record.error_class = toString(connect_error);
-                    try_record.duration_ms = millisSince(try_started);
-                    report_failure(*target, connect_error, try_record.detail);
-                    context.explanation.tries.push_back(std::move(try_record));
+                    fail_try(*target, try_record, connect_error, {}, try_started);
                     continue;
                 }
                 BodyFraming framing;
@@ -1235,26 +1227,18 @@ struct ProxyServer::Impl {
                     co_return false;
                 }
                 if (write_ec) {
-                    last_error = classify(write_ec, true);
-                    try_record.error_class = toString(last_error);
-                    try_record.detail = write_ec.message();
-                    try_record.duration_ms = millisSince(try_started);
-                    report_failure(*target, last_error, try_record.detail);
-                    context.explanation.tries.push_back(std::move(try_record));
+                    fail_try(*target, try_record, classify(write_ec, true), write_ec.message(),
+                             try_started);
                     context.keep_alive = false;  // the rest of the client's body is unread
                     break;
                 }
                 auto relayed = co_await relayResponse(worker, client, buffer, *upstream, *service,
                                                       context, head_request, version, try_started);
-                try_record.duration_ms = millisSince(try_started);
                 if (!relayed.got_header) {
-                    last_error = relayed.error;
-                    try_record.error_class = toString(relayed.error);
-                    try_record.detail = relayed.detail;
-                    report_failure(*target, last_error, try_record.detail);
-                    context.explanation.tries.push_back(std::move(try_record));
+                    fail_try(*target, try_record, relayed.error, relayed.detail, try_started);
                     break;
                 }
+                try_record.duration_ms = millisSince(try_started);
                 report_status(*target, try_record.duration_ms);
                 context.explanation.tries.push_back(std::move(try_record));
                 if (relayed.upstream_reusable) {
