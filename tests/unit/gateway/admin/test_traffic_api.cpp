@@ -100,6 +100,7 @@ Explanation makeExplanation(std::string id) {
     explanation.tries.push_back(TryRecord{"10.0.0.1:8080", "connect_refused", "refused", 1.5});
     explanation.tries.push_back(TryRecord{"10.0.0.2:8080", "reset", "reset by peer", 3});
     explanation.summary = "all 2 tries failed: connection refused, then reset";
+    explanation.details = {"target 10.0.0.1:8080: unhealthy (passive: 3 http failures)"};
     return explanation;
 }
 
@@ -405,7 +406,10 @@ private slots:
         QCOMPARE(std::string(body.at("request").at("request_id").as_string()), std::string("b"));
         QCOMPARE(body.at("request").at("status").to_number<int>(), 502);
         const auto& explanation = body.at("explanation").as_object();
-        QCOMPARE(explanation.size(), std::size_t(11));
+        QCOMPARE(explanation.size(), std::size_t(12));
+        QCOMPARE(explanation.at("details"),
+                 json::value(json::array{
+                     json::value("target 10.0.0.1:8080: unhealthy (passive: 3 http failures)")}));
         QCOMPARE(std::string(explanation.at("request_id").as_string()), std::string("b"));
         QCOMPARE(explanation.at("time").to_number<double>(), 1700000000.5);
         QCOMPARE(explanation.at("status").to_number<int>(), 502);
