@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+scripts/build.sh portico portico-echo
 build_dir=${BUILD_DIR:-build}
 "$build_dir/tests/support/portico-echo" --listen 127.0.0.1:9000 --name demo &
 echo_pid=$!
