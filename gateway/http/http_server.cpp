@@ -38,6 +38,10 @@ HttpResponse plainError(int status, std::string message) {
     HttpResponse response;
     response.status = status;
     response.set("Content-Type", "application/json; charset=utf-8");
+    // Answers the server gives before any handler runs carry the same identity as the handlers'
+    // and may be read by browser clients (the console, Kong Manager).
+    response.set("Server", "portico/0.1.0");
+    response.set("Access-Control-Allow-Origin", "*");
     // Message texts are fixed strings of ours: no escaping needed.
     response.body = "{\"message\":\"" + message + "\"}";
     return response;

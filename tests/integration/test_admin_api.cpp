@@ -1362,6 +1362,8 @@ void AdminApiTest::bodyOverOneMebibyteIs413() {
                                     QByteArray::number(size) +
                                     "\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n");
     COMPARE_STATUS(announced, 413);
+    QVERIFY(announced.headers.value("server").startsWith("portico/"));
+    QCOMPARE(announced.headers.value("access-control-allow-origin"), QByteArray("*"));
     // Sent in full.
     QByteArray big = R"js({"name":"svc-big","host":"big.example.com","tags":[")js" +
                      QByteArray(size, 'x') + "\"]}";
