@@ -652,20 +652,8 @@ struct AdminApi::Impl {
     HttpResponse list(const EntitySchema& s, const Query& query, const Parent* parent,
                       const std::string& base_path) {
         store::ListQuery request;
-        if (auto size = query.get("size")) {
-            char* end = nullptr;
-            long value = std::strtol(size->c_str(), &end, 10);
-            if (size->empty() || end != size->c_str() + size->size()) {
-                return errorResponse(ApiError::invalidSize("size must be a number"));
-            }
-            if (value < 1 || value > 1000) {
-                return errorResponse(
-                    ApiError::invalidSize("size must be an integer between 1 and 1000"));
-            }
-            request.size = static_cast<std::size_t>(value);
-        }
-        if (auto offset = query.get("offset")) {
-            request.offset = *offset;
+        if (auto invalid = readPaging(query, request.size, request.offset)) {
+            return *invalid;
         }
         if (auto tags = query.get("tags")) {
             auto parsed = parseTags(*tags, request);
@@ -709,6 +697,28 @@ struct AdminApi::Impl {
             body["next"] = next;
         }
         return jsonResponse(200, body);
+    }
+
+    // ?size= (1-1000, Kong's code 9 errors) and ?offset= of a list request; the error response
+    // for a bad size.
+    static std::optional<HttpResponse> readPaging(const Query& query, std::size_t& size,
+                                                  std::string& offset) {
+        if (auto text = query.get("size")) {
+            char* end = nullptr;
+            long value = std::strtol(text->c_str(), &end, 10);
+            if (text->empty() || end != text->c_str() + text->size()) {
+                return errorResponse(ApiError::invalidSize("size must be a number"));
+            }
+            if (value < 1 || value > 1000) {
+                return errorResponse(
+                    ApiError::invalidSize("size must be an integer between 1 and 1000"));
+            }
+            size = static_cast<std::size_t>(value);
+        }
+        if (auto text = query.get("offset")) {
+            offset = *text;
+        }
+        return std::nullopt;
     }
 
     // ?tags=a,b (all) or a/b (any), at most 5. Errors are code 11 with an `options` object.
@@ -1246,20 +1256,8 @@ struct AdminApi::Impl {
     HttpResponse tags(const Query& query, std::optional<std::string> tag) {
         store::TagQuery request;
         request.tag = std::move(tag);
-        if (auto size = query.get("size")) {
-            char* end = nullptr;
-            long value = std::strtol(size->c_str(), &end, 10);
-            if (size->empty() || end != size->c_str() + size->size()) {
-                return errorResponse(ApiError::invalidSize("size must be a number"));
-            }
-            if (value < 1 || value > 1000) {
-                return errorResponse(
-                    ApiError::invalidSize("size must be an integer between 1 and 1000"));
-            }
-            request.size = static_cast<std::size_t>(value);
-        }
-        if (auto offset = query.get("offset")) {
-            request.offset = *offset;
+        if (auto invalid = readPaging(query, request.size, request.offset)) {
+            return *invalid;
         }
         auto page = store_.tags(request);
         if (!page) {
