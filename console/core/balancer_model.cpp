@@ -38,7 +38,7 @@ BalancerAddress readAddress(const QJsonObject& o) {
     a.target = o.value(QLatin1String("target")).toString();
     a.target_id = o.value(QLatin1String("target_id")).toString();
     a.weight = o.value(QLatin1String("weight")).toInteger();
-    a.slots = o.value(QLatin1String("slots")).toInteger();
+    a.slot_count = o.value(QLatin1String("slots")).toInteger();
     a.state = o.value(QLatin1String("state")).toString();
     const QJsonObject counters = o.value(QLatin1String("counters")).toObject();
     a.counters.success = counters.value(QLatin1String("success")).toInteger();
@@ -78,7 +78,7 @@ BalancerView BalancerView::fromJson(const QJsonObject& o) {
     view.id = o.value(QLatin1String("id")).toString();
     view.name = o.value(QLatin1String("name")).toString();
     view.algorithm = o.value(QLatin1String("algorithm")).toString();
-    view.slots = o.value(QLatin1String("slots")).toInteger();
+    view.slot_count = o.value(QLatin1String("slots")).toInteger();
     view.slots_total = o.value(QLatin1String("slots_total")).toInteger();
     view.healthchecks_in_use = o.value(QLatin1String("healthchecks_in_use")).toBool();
     view.active_checks = o.value(QLatin1String("active_checks")).toBool();
@@ -163,13 +163,13 @@ void BalancerModel::clear() {
 void BalancerModel::recomputeShares() {
     qint64 total = 0;
     for (const BalancerAddress& a : rows_) {
-        total += qMax<qint64>(0, a.slots);
+        total += qMax<qint64>(0, a.slot_count);
     }
     start_.resize(rows_.size());
     span_.resize(rows_.size());
     double at = 0;
     for (qsizetype i = 0; i < rows_.size(); ++i) {
-        double span = total > 0 ? double(qMax<qint64>(0, rows_[i].slots)) / double(total) : 0.0;
+        double span = total > 0 ? double(qMax<qint64>(0, rows_[i].slot_count)) / double(total) : 0.0;
         start_[i] = at;
         span_[i] = span;
         at += span;
@@ -210,7 +210,7 @@ QVariant BalancerModel::data(const QModelIndex& index, int role) const {
             return tr("%1 (target %2): %3, weight %4, %5 slots")
                 .arg(a.endpoint(), a.target, a.state)
                 .arg(a.weight)
-                .arg(a.slots);
+                .arg(a.slot_count);
         case KeyRole:
             return a.key;
         case TargetRole:
@@ -224,7 +224,7 @@ QVariant BalancerModel::data(const QModelIndex& index, int role) const {
         case WeightRole:
             return a.weight;
         case SlotsRole:
-            return a.slots;
+            return a.slot_count;
         case StartFractionRole:
             return startFraction(row);
         case SpanFractionRole:

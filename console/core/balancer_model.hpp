@@ -48,7 +48,7 @@ struct BalancerAddress {
     QString target;     // the target as written, e.g. "api.internal:8080"
     QString target_id;
     qint64 weight = 0;
-    qint64 slots = 0;   // wheel share, continuum entries, or 1
+    qint64 slot_count = 0;  // "slots": wheel share, continuum entries, or 1
     QString state;      // healthy | unhealthy | disabled (weight 0)
     HealthCounters counters;
     HealthThresholds active;
@@ -83,7 +83,7 @@ struct BalancerView {
     QString id;
     QString name;
     QString algorithm;
-    qint64 slots = 0;
+    qint64 slot_count = 0;  // "slots" configured
     qint64 slots_total = 0;
     bool healthchecks_in_use = false;
     bool active_checks = false;

@@ -219,7 +219,7 @@ QString TargetHealthModel::tooltip(const Row& row) const {
         return lines.join(QLatin1Char('\n'));
     }
     const BalancerAddress& a = *row.address;
-    lines << tr("Address %1: %2, %3 slots").arg(a.endpoint(), a.state).arg(a.slots);
+    lines << tr("Address %1: %2, %3 slots").arg(a.endpoint(), a.state).arg(a.slot_count);
     lines << tr("Counters: %1").arg(countersText(view_, a));
     lines << tr("Passive failures seen: http %1, tcp %2, timeouts %3")
                  .arg(a.passive_http_total)
