@@ -1,0 +1,107 @@
+#include "console/ui/console_pages.hpp"
+
+#include "console/core/admin_client.hpp"
+#include "console/ui/declarative_page.hpp"
+#include "console/ui/entities_page.hpp"
+#include "console/ui/main_window.hpp"
+#include "console/ui/overview_page.hpp"
+
+#include <QAction>
+#include <QMenu>
+
+namespace portico::console {
+
+namespace {
+
+EntitiesPage* addEntities(MainWindow* window, AdminClient* client, const EntityPageSpec& spec) {
+    auto* page = new EntitiesPage(client, spec);
+    window->addPage(spec.title, page);
+    QObject::connect(page, &EntitiesPage::message, window,
+                     [window](const QString& text) { window->showMessage(text); });
+    QObject::connect(window, &MainWindow::refreshRequested, page, [window, page] {
+        if (window->currentPage() == page) {
+            page->refresh();
+        }
+    });
+    return page;
+}
+
+}  // namespace
+
+ConsolePages addConsolePages(MainWindow* window, AdminClient* client) {
+    ConsolePages pages;
+    pages.overview = new OverviewPage(client);
+    window->addPage(QObject::tr("Overview"), pages.overview);
+
+    pages.services = addEntities(
+        window, client,
+        {QObject::tr("Services"), QObject::tr("service"), "services", "services",
+         {{QObject::tr("Name"), "name"},
+          {QObject::tr("Protocol"), "protocol"},
+          {QObject::tr("Host"), "host"},
+          {QObject::tr("Port"), "port"},
+          {QObject::tr("Path"), "path"},
+          {QObject::tr("Enabled"), "enabled"},
+          {QObject::tr("Tags"), "tags"},
+          {QObject::tr("Updated"), "updated_at"}},
+         {}});
+    pages.routes = addEntities(
+        window, client,
+        {QObject::tr("Routes"), QObject::tr("route"), "routes", "routes",
+         {{QObject::tr("Name"), "name"},
+          {QObject::tr("Service"), "service"},
+          {QObject::tr("Protocols"), "protocols"},
+          {QObject::tr("Methods"), "methods"},
+          {QObject::tr("Hosts"), "hosts"},
+          {QObject::tr("Paths"), "paths"},
+          {QObject::tr("Strip path"), "strip_path"},
+          {QObject::tr("Tags"), "tags"}},
+         {"services"}});
+    pages.consumers = addEntities(window, client,
+                                  {QObject::tr("Consumers"), QObject::tr("consumer"), "consumers",
+                                   "consumers",
+                                   {{QObject::tr("Username"), "username"},
+                                    {QObject::tr("Custom id"), "custom_id"},
+                                    {QObject::tr("Tags"), "tags"},
+                                    {QObject::tr("Created"), "created_at"}},
+                                   {}});
+    pages.plugins = addEntities(window, client,
+                                {QObject::tr("Plugins"), QObject::tr("plugin"), "plugins",
+                                 "plugins",
+                                 {{QObject::tr("Name"), "name"},
+                                  {QObject::tr("Enabled"), "enabled"},
+                                  {QObject::tr("Service"), "service"},
+                                  {QObject::tr("Route"), "route"},
+                                  {QObject::tr("Consumer"), "consumer"},
+                                  {QObject::tr("Protocols"), "protocols"},
+                                  {QObject::tr("Tags"), "tags"}},
+                                 {"services", "routes", "consumers"}});
+    pages.certificates = addEntities(window, client,
+                                     {QObject::tr("Certificates"), QObject::tr("certificate"),
+                                      "certificates", "certificates",
+                                      {{QObject::tr("Id"), "id"},
+                                       {QObject::tr("SNIs"), "snis"},
+                                       {QObject::tr("Certificate"), "cert"},
+                                       {QObject::tr("Tags"), "tags"},
+                                       {QObject::tr("Created"), "created_at"}},
+                                      {}});
+
+    pages.declarative = new DeclarativePage(client);
+    window->addPage(QObject::tr("Declarative"), pages.declarative);
+    auto* declarative = pages.declarative;
+    QObject::connect(declarative, &DeclarativePage::progress, window,
+                     [window](const QString& what, int done, int total) {
+                         window->showProgress(what, done, total);
+                     });
+    QObject::connect(declarative, &DeclarativePage::idle, window, &MainWindow::hideProgress);
+    QObject::connect(declarative, &DeclarativePage::applied, window,
+                     [window](const QString& text) { window->showMessage(text, 10000); });
+    QObject::connect(declarative, &DeclarativePage::failed, window,
+                     [window](const QString& text) { window->showMessage(text, 15000); });
+    QObject::connect(declarative, &DeclarativePage::exported, window, [window](const QString& p) {
+        window->showMessage(QObject::tr("Exported the running configuration to %1").arg(p));
+    });
+    return pages;
+}
+
+}  // namespace portico::console
