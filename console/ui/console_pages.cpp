@@ -5,6 +5,9 @@
 #include "console/ui/entities_page.hpp"
 #include "console/ui/main_window.hpp"
 #include "console/ui/overview_page.hpp"
+#include "console/ui/cluster_page.hpp"
+#include "console/ui/traffic_page.hpp"
+#include "console/ui/upstreams_page.hpp"
 
 #include <QAction>
 #include <QMenu>
@@ -57,6 +60,14 @@ ConsolePages addConsolePages(MainWindow* window, AdminClient* client) {
           {QObject::tr("Strip path"), "strip_path"},
           {QObject::tr("Tags"), "tags"}},
          {"services"}});
+    pages.upstreams = new UpstreamsPage(client);
+    window->addPage(QObject::tr("Upstreams"), pages.upstreams);
+    QObject::connect(window, &MainWindow::refreshRequested, pages.upstreams,
+                     [window, page = pages.upstreams] {
+                         if (window->currentPage() == page) {
+                             page->refresh();
+                         }
+                     });
     pages.consumers = addEntities(window, client,
                                   {QObject::tr("Consumers"), QObject::tr("consumer"), "consumers",
                                    "consumers",
@@ -85,6 +96,16 @@ ConsolePages addConsolePages(MainWindow* window, AdminClient* client) {
                                        {QObject::tr("Tags"), "tags"},
                                        {QObject::tr("Created"), "created_at"}},
                                       {}});
+
+    pages.traffic = new TrafficPage(client);
+    window->addPage(QObject::tr("Live traffic"), pages.traffic);
+    pages.cluster = new ClusterPage(client);
+    window->addPage(QObject::tr("Cluster"), pages.cluster);
+    window->setPageVisible(pages.cluster, pages.cluster->applicable());
+    QObject::connect(pages.cluster, &ClusterPage::applicableChanged, window,
+                     [window, page = pages.cluster](bool applicable) {
+                         window->setPageVisible(page, applicable);
+                     });
 
     pages.declarative = new DeclarativePage(client);
     window->addPage(QObject::tr("Declarative"), pages.declarative);

@@ -11,6 +11,9 @@ class MainWindow;
 class OverviewPage;
 class EntitiesPage;
 class DeclarativePage;
+class UpstreamsPage;
+class TrafficPage;
+class ClusterPage;
 
 struct ConsolePages {
     OverviewPage* overview = nullptr;
@@ -20,9 +23,13 @@ struct ConsolePages {
     EntitiesPage* plugins = nullptr;
     EntitiesPage* certificates = nullptr;
     DeclarativePage* declarative = nullptr;
+    UpstreamsPage* upstreams = nullptr;
+    TrafficPage* traffic = nullptr;
+    ClusterPage* cluster = nullptr;  // shown only when /status says database strategy postgres
 };
 
-// Adds Overview, Services, Routes, Consumers, Plugins, Certificates and Declarative to `window`.
+// Adds Overview, Services, Routes, Upstreams, Consumers, Plugins, Certificates, Traffic, Cluster
+// (hidden unless the gateway runs on PostgreSQL) and Declarative to `window`.
 ConsolePages addConsolePages(MainWindow* window, AdminClient* client);
 
 }  // namespace portico::console
