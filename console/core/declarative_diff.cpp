@@ -238,7 +238,8 @@ ConfigDiff diffConfigurations(const EntityLists& file, const EntityLists& runnin
                     QJsonValue a = comparable(field, entry.file_entity.value(name), file_keys);
                     QJsonValue b =
                         comparable(field, entry.running_entity.value(name), running_keys);
-                    if (a != b) {
+                    if (QJsonDocument(QJsonArray{a}).toJson(QJsonDocument::Compact) !=
+                        QJsonDocument(QJsonArray{b}).toJson(QJsonDocument::Compact)) {
                         entry.changed_fields << name;
                     }
                 }

@@ -45,6 +45,14 @@ QString flatten(const QJsonValue& value) {
     return value.toVariant().toString();
 }
 
+// Equal as JSON text: an integer 3 and a double 3.0 are the same value to the Admin API.
+bool sameJson(const QJsonValue& a, const QJsonValue& b) {
+    auto text = [](const QJsonValue& v) {
+        return QJsonDocument(QJsonArray{v}).toJson(QJsonDocument::Compact);
+    };
+    return text(a) == text(b);
+}
+
 QString describe(const SchemaField& field) {
     QStringList parts;
     if (!field.description.isEmpty()) {
@@ -343,12 +351,12 @@ QJsonObject EntityForm::value(bool only_changed) const {
                 value.toObject().value("id") == before.toObject().value("id")) {
                 continue;
             }
-            if (value != before) {
+            if (!sameJson(value, before)) {
                 out.insert(field.name, value);
             }
             continue;
         }
-        if (value.isNull() || (field.hasDefault() && value == field.default_value)) {
+        if (value.isNull() || (field.hasDefault() && sameJson(value, field.default_value))) {
             continue;  // the gateway fills in defaults
         }
         out.insert(field.name, value);
