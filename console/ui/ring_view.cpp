@@ -418,8 +418,8 @@ void RingView::paintEvent(QPaintEvent*) {
         p.setPen(palette().placeholderText().color());
         p.drawText(QRectF(g.legend.left(), ly, g.legend.width(), row_h),
                    Qt::AlignVCenter | Qt::AlignLeft,
-                   fm.elidedText(tr("arc = share of the balancer's slots · red hatch and "
-                                    "cross = unhealthy"),
+                   fm.elidedText(tr("red hatch, band and cross: unhealthy · arc: share "
+                                    "of the slots"),
                                  Qt::ElideRight, g.legend.width()));
     }
 }

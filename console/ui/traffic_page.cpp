@@ -117,12 +117,15 @@ TrafficPage::TrafficPage(AdminClient* client, QWidget* parent)
     table_->verticalHeader()->setDefaultSectionSize(table_->fontMetrics().height() + 6);
     table_->horizontalHeader()->setStretchLastSection(true);
     table_->setWordWrap(false);
-    table_->setColumnWidth(TrafficModel::TimeColumn, 100);
-    table_->setColumnWidth(TrafficModel::MethodColumn, 60);
-    table_->setColumnWidth(TrafficModel::HostColumn, 130);
-    table_->setColumnWidth(TrafficModel::PathColumn, 160);
-    table_->setColumnWidth(TrafficModel::AddressColumn, 130);
-    table_->setColumnWidth(TrafficModel::StatusColumn, 55);
+    const std::pair<int, int> widths[] = {
+        {TrafficModel::TimeColumn, 95},    {TrafficModel::MethodColumn, 60},
+        {TrafficModel::HostColumn, 120},   {TrafficModel::PathColumn, 150},
+        {TrafficModel::RouteColumn, 80},   {TrafficModel::ServiceColumn, 80},
+        {TrafficModel::AddressColumn, 120}, {TrafficModel::StatusColumn, 55},
+    };
+    for (const auto& [column, width] : widths) {
+        table_->setColumnWidth(column, width);
+    }
     details_->setOpenLinks(false);
     details_->setPlaceholderText(
         tr("Select a request to see its details; errors the gateway made itself come with "
@@ -156,6 +159,7 @@ TrafficPage::TrafficPage(AdminClient* client, QWidget* parent)
     split->addWidget(details_);
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 2);
+    split->setSizes({860, 420});
 
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(filters);

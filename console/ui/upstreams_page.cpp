@@ -157,6 +157,7 @@ UpstreamsPage::UpstreamsPage(AdminClient* client, QWidget* parent)
     top->addWidget(why_);
     top->setStretchFactor(0, 3);
     top->setStretchFactor(1, 2);
+    top->setSizes({600, 400});
 
     auto* vertical = new QSplitter(Qt::Vertical, this);
     vertical->addWidget(top);
@@ -343,9 +344,12 @@ void UpstreamsPage::applyBalancer(const QString& upstream, const AdminResult& re
                                  ? (view.active_checks ? tr(", active + passive checks")
                                                        : tr(", passive checks"))
                                  : tr(", health checks off")));
-    if (table_->horizontalHeader()->sectionSize(TargetHealthModel::CountersColumn) < 120 &&
-        health_model_->rowCount() > 0) {
-        table_->resizeColumnsToContents();
+    // Columns grow to fit what they show (never shrink under the reader's eyes).
+    for (int column = 0; column < TargetHealthModel::ColumnCount; ++column) {
+        const QAbstractItemView* view = table_;  // sizeHintForColumn is public there
+        if (view->sizeHintForColumn(column) > table_->columnWidth(column)) {
+            table_->resizeColumnToContents(column);
+        }
     }
     updateActions();
     emit refreshed();
