@@ -22,12 +22,14 @@ bool ConfigSync::dbless() const {
         return false;
     }
     QJsonObject status = client_->lastStatus();
-    QJsonObject database = status.value("database").toObject();
-    if (database.contains("strategy")) {
-        return database.value("strategy").toString() == "off";
+    if (status.isEmpty()) {
+        return false;
     }
-    // Older gateways leave "database" out of /status in DB-less mode.
-    return !status.isEmpty() && !status.contains("database");
+    QJsonObject database = status.value("database").toObject();
+    // Kong's top-level "configuration_hash" exists only in DB-less mode; older gateways also
+    // leave "database" out there, newer ones say strategy "off".
+    return database.value("strategy").toString() == "off" ||
+           status.contains("configuration_hash") || !status.contains("database");
 }
 
 void ConfigSync::fail(const QString& error) {

@@ -7,6 +7,14 @@ namespace portico::console {
 namespace {
 constexpr int kMaxRecent = 10;
 const char* const kKey = "connections/recent";
+
+// "http://h:1/" and "http://h:1" are one gateway.
+QString normalized(QUrl url) {
+    if (url.path() == "/") {
+        url.setPath(QString());
+    }
+    return url.toString(QUrl::StripTrailingSlash);
+}
 }  // namespace
 
 QStringList recentConnections() {
@@ -14,7 +22,7 @@ QStringList recentConnections() {
 }
 
 void rememberConnection(const QUrl& url) {
-    QString text = url.toString(QUrl::StripTrailingSlash);
+    QString text = normalized(url);
     QStringList list = recentConnections();
     list.removeAll(text);
     list.prepend(text);
@@ -26,7 +34,7 @@ void rememberConnection(const QUrl& url) {
 
 void forgetConnection(const QUrl& url) {
     QStringList list = recentConnections();
-    list.removeAll(url.toString(QUrl::StripTrailingSlash));
+    list.removeAll(normalized(url));
     QSettings().setValue(kKey, list);
 }
 

@@ -197,7 +197,7 @@ void OverviewPage::onStatus(const QJsonObject& status) {
     if (strategy.isEmpty()) {
         strategy = status.contains("database") ? tr("database") : QStringLiteral("off");
     }
-    if (strategy == "off") {
+    if (strategy == "off" || status.contains("configuration_hash")) {  // Kong's DB-less field
         infoLabel("database")->setText(tr("none (DB-less, declarative)"));
     } else {
         bool reachable = database.value("reachable").toBool();
