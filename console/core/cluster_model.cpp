@@ -22,9 +22,11 @@ QString clockTime(double unix_seconds) {
     if (unix_seconds <= 0) {
         return QStringLiteral("–");
     }
-    return QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(unix_seconds * 1000.0))
-        .toLocalTime()
-        .toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+    const QDateTime at =
+        QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(unix_seconds * 1000.0)).toLocalTime();
+    // Today's times fit a narrow column; older ones need their date.
+    return at.date() == QDate::currentDate() ? at.toString(QStringLiteral("HH:mm:ss"))
+                                             : at.toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
 }
 
 }  // namespace
@@ -176,7 +178,7 @@ QVariant ClusterNodesModel::headerData(int section, Qt::Orientation orientation,
         case RevisionColumn:
             return tr("Applied revision");
         case LagColumn:
-            return tr("Lag");
+            return tr("Lag (revisions)");
         case LastSeenColumn:
             return tr("Last seen");
         case StateColumn:
@@ -335,7 +337,16 @@ QVariant HealthMatrixModel::headerData(int section, Qt::Orientation orientation,
         if (role == Qt::ToolTipRole) {
             return c.node_id;
         }
-        return c.hostname.isEmpty() ? c.node_id.left(8) : c.hostname;
+        if (c.hostname.isEmpty()) {
+            return c.node_id.left(8);
+        }
+        // Nodes on one host (containers, tests) share a hostname: add the id to tell them apart.
+        for (qsizetype i = 0; i < columns_.size(); ++i) {
+            if (i != section && columns_[i].hostname == c.hostname) {
+                return c.hostname + QStringLiteral(" (") + c.node_id.left(8) + QLatin1Char(')');
+            }
+        }
+        return c.hostname;
     }
     if (section < 0 || section >= rows_.size()) {
         return {};
