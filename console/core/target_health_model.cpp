@@ -140,13 +140,19 @@ QString TargetHealthModel::countersText(const BalancerView& view, const Balancer
         }
         return text;
     };
-    return QStringList{
-        one("http", a.counters.http_failures, a.active.http_failures, a.passive.http_failures),
-        one("tcp", a.counters.tcp_failures, a.active.tcp_failures, a.passive.tcp_failures),
-        one("timeouts", a.counters.timeouts, a.active.timeouts, a.passive.timeouts),
-        one("successes", a.counters.success, a.active.successes, a.passive.successes),
-    }
-        .join(QStringLiteral(" · "));
+    // Counters no check counts (both thresholds off) are left out unless they hold something.
+    QStringList parts;
+    auto add = [&](const char* name, qint64 value, qint64 active_limit, qint64 passive_limit) {
+        const bool counted = (active && active_limit > 0) || (passive && passive_limit > 0);
+        if (counted || value > 0) {
+            parts << one(name, value, active_limit, passive_limit);
+        }
+    };
+    add("http", a.counters.http_failures, a.active.http_failures, a.passive.http_failures);
+    add("tcp", a.counters.tcp_failures, a.active.tcp_failures, a.passive.tcp_failures);
+    add("timeouts", a.counters.timeouts, a.active.timeouts, a.passive.timeouts);
+    add("successes", a.counters.success, a.active.successes, a.passive.successes);
+    return parts.join(QStringLiteral(" · "));
 }
 
 QVariant TargetHealthModel::display(const Row& row, int column) const {

@@ -55,9 +55,9 @@ public:
 
     // One state word for a row (see HealthRole).
     static QString healthOf(const BalancerView& view, const Row& row);
-    // "http 2/3 · tcp 0/off · timeouts 0/off · successes 0/2": the counters against the
-    // thresholds of the checks that count them (passive when only passive checks run, active
-    // when only active checks run, "a/p" for both).
+    // "http 2/3 · tcp 0/2 · successes 0/2": the counters against the thresholds of the checks
+    // that count them (passive when only passive checks run, active when only active checks
+    // run, "a3,p5" for both); counters that no check counts are left out while they are 0.
     static QString countersText(const BalancerView& view, const BalancerAddress& address);
 
     int rowCount(const QModelIndex& parent = {}) const override;

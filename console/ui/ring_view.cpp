@@ -142,7 +142,8 @@ RingView::Geometry RingView::ringGeometry() const {
     Geometry g;
     const double w = width();
     const double h = height();
-    const bool legend_right = w >= h * 1.25;
+    // The legend goes beside the ring when that leaves it room for its lines, else below.
+    const bool legend_right = w - std::min(h, w * 0.5) >= 380;
     double side;
     if (legend_right) {
         side = std::min(h, w * 0.5) - 2 * kMargin;
@@ -403,11 +404,12 @@ void RingView::paintEvent(QPaintEvent*) {
         if (s.target != s.endpoint) {
             label += tr(" (%1)").arg(s.target);
         }
-        label += tr("  w%1 · %2% · %3 conn").arg(s.weight).arg(s.span * 100.0, 0, 'f', 0).arg(
-            s.connections);
+        label += QStringLiteral("  ");
         if (s.unhealthy || s.disabled) {
-            label += QStringLiteral(" · ") + healthWord(s);
+            label += healthWord(s) + QStringLiteral(" · ");
         }
+        label += tr("w%1 · %2% · %3 conn").arg(s.weight).arg(s.span * 100.0, 0, 'f', 0).arg(
+            s.connections);
         p.setPen(s.unhealthy ? unhealthyColour() : text);
         const QRectF text_rect(box.right() + 8, ly, g.legend.right() - box.right() - 8, row_h);
         p.drawText(text_rect, Qt::AlignVCenter | Qt::AlignLeft,

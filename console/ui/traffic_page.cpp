@@ -118,10 +118,10 @@ TrafficPage::TrafficPage(AdminClient* client, QWidget* parent)
     table_->horizontalHeader()->setStretchLastSection(true);
     table_->setWordWrap(false);
     const std::pair<int, int> widths[] = {
-        {TrafficModel::TimeColumn, 95},    {TrafficModel::MethodColumn, 60},
-        {TrafficModel::HostColumn, 120},   {TrafficModel::PathColumn, 150},
+        {TrafficModel::TimeColumn, 90},    {TrafficModel::MethodColumn, 55},
+        {TrafficModel::HostColumn, 110},   {TrafficModel::PathColumn, 140},
         {TrafficModel::RouteColumn, 80},   {TrafficModel::ServiceColumn, 80},
-        {TrafficModel::AddressColumn, 120}, {TrafficModel::StatusColumn, 55},
+        {TrafficModel::AddressColumn, 115}, {TrafficModel::StatusColumn, 50},
     };
     for (const auto& [column, width] : widths) {
         table_->setColumnWidth(column, width);

@@ -104,6 +104,15 @@ UpstreamsPage::UpstreamsPage(AdminClient* client, QWidget* parent)
     table_->horizontalHeader()->setStretchLastSection(true);
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
     table_->setWordWrap(false);
+    const std::pair<int, int> widths[] = {
+        {TargetHealthModel::TargetColumn, 150},   {TargetHealthModel::AddressColumn, 125},
+        {TargetHealthModel::WeightColumn, 60},    {TargetHealthModel::HealthColumn, 140},
+        {TargetHealthModel::CountersColumn, 240}, {TargetHealthModel::LastProbeColumn, 130},
+        {TargetHealthModel::LastFailureColumn, 240},
+    };
+    for (const auto& [column, width] : widths) {
+        table_->setColumnWidth(column, width);
+    }
 
     QFont title_font = title_->font();
     title_font.setBold(true);
@@ -178,7 +187,7 @@ UpstreamsPage::UpstreamsPage(AdminClient* client, QWidget* parent)
     outer->addWidget(right);
     outer->setStretchFactor(0, 0);
     outer->setStretchFactor(1, 1);
-    outer->setSizes({180, 900});
+    outer->setSizes({140, 940});
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(outer);
 

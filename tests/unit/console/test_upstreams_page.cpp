@@ -2,12 +2,14 @@
 // the upstream, fills the ring and the health table, marks a target unhealthy through its action
 // (the ring view's slot and the table show it, the why panel explains it, the selection survives
 // the refreshes), changes a weight, adds and removes targets, and shows a refused write.
-// With PORTICO_CONSOLE_SCREENSHOTS=<dir> it saves upstreams.png there.
+// With PORTICO_CONSOLE_SCREENSHOTS=<dir> it saves upstreams.png there (the whole window).
 
 #include "console/core/admin_client.hpp"
 #include "console/core/balancer_model.hpp"
 #include "console/core/target_health_model.hpp"
 #include "console/core/upstream_diagnosis.hpp"
+#include "console/ui/console_pages.hpp"
+#include "console/ui/main_window.hpp"
 #include "console/ui/ring_view.hpp"
 #include "console/ui/upstreams_page.hpp"
 #include "console/ui/why_panel.hpp"
@@ -155,11 +157,6 @@ private slots:
         QCOMPARE(selected.size(), 1);
         QCOMPARE(selected[0].data(TargetHealthModel::AddressRole).toString(), b);
 
-        if (qEnvironmentVariableIsSet("PORTICO_CONSOLE_SCREENSHOTS")) {
-            QVERIFY(page.grab().save(qEnvironmentVariable("PORTICO_CONSOLE_SCREENSHOTS") +
-                                     "/upstreams.png"));
-        }
-
         // Both down: every request gets 503, and the panel says why.
         page.healthTable()->selectRow(page.healthModel()->rowOfAddress(a));
         page.markUnhealthyAction()->trigger();
@@ -215,6 +212,79 @@ private slots:
         QVERIFY(finished.wait(5000));
         QVERIFY(!finished.last()[0].toBool());
         QVERIFY2(page.message().contains("HTTP 400"), qPrintable(page.message()));
+    }
+
+    // The whole window on the Upstreams page (the picture in docs/console/upstreams.png): an
+    // upstream with active and passive checks, a dead instance tripped by active probes, a name
+    // that does not resolve; the table, the ring and the why panel explain both.
+    void activeChecksAndDnsInTheWindow() {
+        EchoProcess c("c");
+        QVERIFY(c.start());
+        const quint16 dead = freePort();
+        QCOMPARE(post("/upstreams",
+                      "{\"name\":\"orders\",\"healthchecks\":{\"active\":{\"type\":\"http\","
+                      "\"http_path\":\"/health\",\"healthy\":{\"interval\":1,\"successes\":2},"
+                      "\"unhealthy\":{\"interval\":1,\"tcp_failures\":3,\"http_failures\":3}},"
+                      "\"passive\":{\"unhealthy\":{\"http_failures\":5,\"tcp_failures\":2}}}}"),
+                 QByteArray());
+        for (const QByteArray& target :
+             {"{\"target\":\"" + local(echo_a_.port()) + "\",\"weight\":100}",
+              "{\"target\":\"" + local(echo_b_.port()) + "\",\"weight\":100}",
+              "{\"target\":\"" + local(c.port()) + "\",\"weight\":50}",
+              "{\"target\":\"" + local(dead) + "\",\"weight\":100}",
+              QByteArray("{\"target\":\"orders-v2.internal.invalid:8080\",\"weight\":20}")}) {
+            QCOMPARE(post("/upstreams/orders/targets", target), QByteArray());
+        }
+        QCOMPARE(post("/services", "{\"name\":\"orders\",\"url\":\"http://orders\"}"),
+                 QByteArray());
+        QCOMPARE(post("/services/orders/routes", "{\"name\":\"orders\",\"paths\":[\"/orders\"]}"),
+                 QByteArray());
+        for (int i = 0; i < 40; ++i) {
+            request(gateway_.proxyPort(), "GET", "/orders");
+        }
+        AdminClient client;
+        client.setHeartbeatInterval(500);
+        portico::console::MainWindow window(&client);
+        const auto pages = portico::console::addConsolePages(&window, &client);
+        window.resize(1440, 860);
+        window.show();
+        client.setBaseUrl(QUrl("http://" + local(gateway_.adminPort())));
+        window.showPage(pages.upstreams);
+        pages.upstreams->setRefreshInterval(300);
+        QTRY_VERIFY_WITH_TIMEOUT(pages.upstreams->selectUpstream("orders"), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(pages.upstreams->healthModel()->rowOfAddress(
+                                     QString::fromLatin1(local(dead))) >= 0,
+                                 10000);
+        const QString dead_address = QString::fromLatin1(local(dead));
+        QTRY_COMPARE_WITH_TIMEOUT(health(*pages.upstreams, dead_address), QString("unhealthy"),
+                                  15000);
+        // Let the healthy ones collect a probe or two.
+        QTest::qWait(1500);
+        pages.upstreams->healthTable()->selectRow(
+            pages.upstreams->healthModel()->rowOfAddress(dead_address));
+        QSignalSpy refreshed(pages.upstreams, &UpstreamsPage::refreshed);
+        QVERIFY(refreshed.wait(5000));
+        const int row = pages.upstreams->healthModel()->rowOfAddress(dead_address);
+        QVERIFY(pages.upstreams->healthModel()
+                    ->index(row, TargetHealthModel::LastProbeColumn)
+                    .data()
+                    .toString()
+                    .contains("connection refused"));
+        QVERIFY(segment(*pages.upstreams, dead_address)->unhealthy);
+        const QString why = pages.upstreams->whyPanel()->plainText();
+        QVERIFY2(why.contains("is unhealthy by active health checks"), qPrintable(why));
+        QVERIFY(why.contains("orders-v2.internal.invalid:8080 has no address"));
+        QCOMPARE(pages.upstreams->healthModel()
+                     ->index(pages.upstreams->healthModel()->rowOfTarget(
+                                 "orders-v2.internal.invalid:8080"),
+                             0)
+                     .data(TargetHealthModel::HealthRole)
+                     .toString(),
+                 QString("dns_error"));
+        if (qEnvironmentVariableIsSet("PORTICO_CONSOLE_SCREENSHOTS")) {
+            QVERIFY(window.grab().save(qEnvironmentVariable("PORTICO_CONSOLE_SCREENSHOTS") +
+                                       "/upstreams.png"));
+        }
     }
 
     void unknownUpstreamExplains() {
