@@ -127,7 +127,17 @@ double MetricsHistory::quantile(double q, const QMap<double, double>& cumulative
     return last_finite;
 }
 
-void MetricsHistory::addScrape(double time, const QByteArray& text) {
+double MetricsHistory::exactQuantile(double q, QList<double> values) {
+    if (values.isEmpty()) {
+        return -1;
+    }
+    std::sort(values.begin(), values.end());
+    auto rank = static_cast<qsizetype>(std::ceil(q * static_cast<double>(values.size())));
+    return values.at(std::clamp<qsizetype>(rank - 1, 0, values.size() - 1));
+}
+
+void MetricsHistory::addScrape(double time, const QByteArray& text,
+                               const QList<double>& latencies) {
     Scrape scrape = summarize(time, text);
     total_requests_ = scrape.requests;
     if (!has_last_ || scrape.requests < last_.requests || time <= last_.time) {
@@ -148,9 +158,15 @@ void MetricsHistory::addScrape(double time, const QByteArray& text) {
     for (auto it = scrape.buckets.begin(); it != scrape.buckets.end(); ++it) {
         delta[it.key()] = std::max(0.0, it.value() - previous_.buckets.value(it.key()));
     }
-    point.p50 = quantile(0.50, delta);
-    point.p90 = quantile(0.90, delta);
-    point.p99 = quantile(0.99, delta);
+    if (!latencies.isEmpty()) {
+        point.p50 = exactQuantile(0.50, latencies);
+        point.p90 = exactQuantile(0.90, latencies);
+        point.p99 = exactQuantile(0.99, latencies);
+    } else {
+        point.p50 = quantile(0.50, delta);
+        point.p90 = quantile(0.90, delta);
+        point.p99 = quantile(0.99, delta);
+    }
     points_ << point;
     while (points_.size() > max_points_) {
         points_.removeFirst();

@@ -1,9 +1,11 @@
 #pragma once
 // MetricsHistory: turns successive GET /metrics scrapes (Prometheus text) into a time series of
 // request rate, error rate and latency percentiles, and per-route/per-service totals for the
-// "busiest" tables. Rates and percentiles are computed between two scrapes (counter deltas;
-// the latency histogram's bucket deltas, interpolated inside the bucket as Prometheus'
-// histogram_quantile does). A counter that went down (gateway restarted) starts a new
+// "busiest" tables. Rates and percentiles are computed between two scrapes (counter deltas).
+// Percentiles come from the exact latencies of the interval's requests when the caller has
+// them (Portico's GET /traffic), else from the latency histogram's bucket deltas, interpolated
+// inside the bucket as Prometheus' histogram_quantile does (coarse: every request under 1 ms
+// lands in the first bucket). A counter that went down (gateway restarted) starts a new
 // baseline. Plain computation, no network. GUI thread.
 
 #include <QByteArray>
@@ -44,8 +46,9 @@ class MetricsHistory : public QObject {
 public:
     explicit MetricsHistory(QObject* parent = nullptr);
 
-    // Adds one scrape taken at `time` (seconds). Emits pointAdded from the second scrape on.
-    void addScrape(double time, const QByteArray& text);
+    // Adds one scrape taken at `time` (seconds), with the latencies (ms) of the requests
+    // finished since the previous scrape when known. Emits pointAdded from the second scrape on.
+    void addScrape(double time, const QByteArray& text, const QList<double>& latencies = {});
     void clear();
 
     const QList<MetricsPoint>& points() const { return points_; }
@@ -57,6 +60,8 @@ public:
 
     // Quantile q (0..1) of a cumulative histogram {upper bound -> count}; -1 when empty.
     static double quantile(double q, const QMap<double, double>& cumulative);
+    // Quantile q (0..1) of exact values by nearest rank; -1 when empty.
+    static double exactQuantile(double q, QList<double> values);
 
 signals:
     void pointAdded(const portico::console::MetricsPoint& point);

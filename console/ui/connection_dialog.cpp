@@ -30,7 +30,7 @@ ConnectionDialog::ConnectionDialog(const QUrl& current, QWidget* parent) : QDial
     url_box_->setObjectName("urlBox");
     url_box_->setEditable(true);
     url_box_->setInsertPolicy(QComboBox::NoInsert);
-    url_box_->setMinimumWidth(380);
+    url_box_->setMinimumWidth(440);
     QStringList recent = recentConnections();
     url_box_->addItems(recent);
     QString initial = current.isEmpty() ? (recent.isEmpty() ? QStringLiteral("http://127.0.0.1:8001")

@@ -119,6 +119,19 @@ ConsolePages addConsolePages(MainWindow* window, AdminClient* client) {
                      [window](const QString& text) { window->showMessage(text, 10000); });
     QObject::connect(declarative, &DeclarativePage::failed, window,
                      [window](const QString& text) { window->showMessage(text, 15000); });
+    auto* open_file = window->toolsMenu()->addAction(QObject::tr("&Open Declarative File..."));
+    open_file->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    QObject::connect(open_file, &QAction::triggered, declarative, [window, declarative] {
+        window->showPage(declarative);
+        declarative->chooseFile();
+    });
+    auto* export_config =
+        window->toolsMenu()->addAction(QObject::tr("&Export Running Configuration..."));
+    export_config->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    QObject::connect(export_config, &QAction::triggered, declarative, [window, declarative] {
+        window->showPage(declarative);
+        declarative->chooseExport();
+    });
     QObject::connect(declarative, &DeclarativePage::exported, window, [window](const QString& p) {
         window->showMessage(QObject::tr("Exported the running configuration to %1").arg(p));
     });

@@ -115,6 +115,7 @@ DeclarativePage::DeclarativePage(AdminClient* client, QWidget* parent)
     view_->setSelectionMode(QAbstractItemView::SingleSelection);
     view_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     view_->verticalHeader()->hide();
+    view_->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 8);
     view_->horizontalHeader()->setStretchLastSection(true);
     view_->setAlternatingRowColors(true);
     detail_ = new QPlainTextEdit(top);

@@ -32,6 +32,9 @@ public:
     // Applies the open file after the user confirms (asks with a window-modal box).
     void applyWithConfirmation();
     void apply();
+    // Ask for a file with a non-modal file dialog, then open / export it.
+    void chooseFile();
+    void chooseExport();
     // Writes the running configuration to `path` (.json gives JSON, anything else YAML).
     void exportTo(const QString& path);
 
@@ -52,8 +55,6 @@ signals:
 
 private:
     void showEntry();
-    void chooseFile();
-    void chooseExport();
 
     AdminClient* client_;
     ConfigSync* sync_;

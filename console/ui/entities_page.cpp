@@ -71,6 +71,7 @@ EntitiesPage::EntitiesPage(AdminClient* client, const EntityPageSpec& spec, QWid
     view_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     view_->setAlternatingRowColors(true);
     view_->verticalHeader()->hide();
+    view_->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 8);
     view_->horizontalHeader()->setStretchLastSection(true);
     view_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
     json_ = new QPlainTextEdit(splitter);

@@ -83,11 +83,13 @@ MainWindow::MainWindow(AdminClient* client, QWidget* parent)
     sidebar_ = new QListWidget(splitter);
     sidebar_->setObjectName("sidebar");
     sidebar_->setMinimumWidth(130);
+    sidebar_->setStyleSheet("QListWidget#sidebar::item { padding: 5px 8px; }");
     sidebar_->setMaximumWidth(260);
     stack_ = new QStackedWidget(splitter);
     splitter->addWidget(sidebar_);
     splitter->addWidget(stack_);
     splitter->setStretchFactor(1, 1);
+    splitter->setSizes({160, 1040});
     outer->addWidget(splitter, 1);
     setCentralWidget(central);
     connect(sidebar_, &QListWidget::currentRowChanged, stack_, &QStackedWidget::setCurrentIndex);

@@ -8,9 +8,11 @@
 #include <QChartView>
 #include <QDateTime>
 #include <QDateTimeAxis>
+#include <QEvent>
 #include <QGridLayout>
 #include <QGroupBox>
 #include <QHeaderView>
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QLabel>
 #include <QLineSeries>
@@ -113,8 +115,8 @@ OverviewPage::OverviewPage(AdminClient* client, QWidget* parent)
     latency_time_ = new QDateTimeAxis(latency_chart_);
     latency_time_->setFormat("HH:mm:ss");
     latency_value_ = new QValueAxis(latency_chart_);
-    latency_value_->setLabelFormat("%.0f");
-    latency_value_->setRange(0, 10);
+    latency_value_->setLabelFormat("%.1f");
+    latency_value_->setRange(0, 1);
     latency_chart_->addAxis(latency_time_, Qt::AlignBottom);
     latency_chart_->addAxis(latency_value_, Qt::AlignLeft);
     p50_series_ = addSeries(latency_chart_, "p50", latency_time_, latency_value_,
@@ -142,6 +144,9 @@ OverviewPage::OverviewPage(AdminClient* client, QWidget* parent)
     splitter->setStretchFactor(1, 2);
     layout->addWidget(splitter, 1);
 
+    QDateTime now = QDateTime::currentDateTime();
+    traffic_time_->setRange(now.addSecs(-60), now);
+    latency_time_->setRange(now.addSecs(-60), now);
     connect(client_, &AdminClient::statusUpdated, this, &OverviewPage::onStatus);
     connect(client_, &AdminClient::stateChanged, this, &OverviewPage::onState);
     connect(history_, &MetricsHistory::pointAdded, this, &OverviewPage::addPoint);
@@ -164,14 +169,43 @@ QLabel* OverviewPage::infoLabel(const QString& name) const {
     return findChild<QLabel*>("info_" + name);
 }
 
+void OverviewPage::changeEvent(QEvent* event) {
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange) {
+        // Follow the light/dark palette; the theme resets the series colours, so set them again.
+        bool dark = palette().color(QPalette::Window).lightness() < 128;
+        const QList<QPair<QLineSeries*, QColor>> colours = {
+            {rate_series_, QColor(33, 150, 243)}, {error_series_, QColor(229, 57, 53)},
+            {p50_series_, QColor(67, 160, 71)},   {p90_series_, QColor(251, 140, 0)},
+            {p99_series_, QColor(142, 36, 170)}};
+        for (auto* chart : {traffic_chart_, latency_chart_}) {
+            chart->setTheme(dark ? QChart::ChartThemeDark : QChart::ChartThemeLight);
+        }
+        for (const auto& [series, colour] : colours) {
+            QPen pen(colour);
+            pen.setWidthF(2);
+            series->setPen(pen);
+        }
+    }
+}
+
+QList<QLineSeries*> OverviewPage::series() const {
+    return {rate_series_, error_series_, p50_series_, p90_series_, p99_series_};
+}
+
 void OverviewPage::onState() {
     infoLabel("url")->setText(client_->baseUrl().isEmpty() ? tr("not connected")
                                                            : client_->baseUrl().toString());
     if (client_->state() == AdminClient::State::Connecting) {
         history_->clear();  // another gateway: its counters are not comparable
+        last_sequence_ = -1;
         for (auto* series : {rate_series_, error_series_, p50_series_, p90_series_, p99_series_}) {
             series->clear();
         }
+    }
+    if (client_->state() == AdminClient::State::Lost) {
+        infoLabel("database")->setText(
+            tr("<span style='color:#c62828'>unknown: the gateway does not answer</span>"));
     }
     if (client_->state() != AdminClient::State::Connected) {
         return;
@@ -233,15 +267,43 @@ void OverviewPage::onStatus(const QJsonObject& status) {
         return;
     }
     scraping_ = true;
-    client_->get("/metrics", this, [this](const AdminResult& result) {
-        scraping_ = false;
-        if (!result.ok()) {
+    client_->get("/metrics", this, [this](const AdminResult& metrics) {
+        if (!metrics.ok()) {
+            scraping_ = false;
             return;
         }
-        QByteArray text = result.body.object().value("text").toString().toUtf8();
-        history_->addScrape(QDateTime::currentMSecsSinceEpoch() / 1000.0, text);
-        routes_model_->setRows(history_->busiestRoutes());
-        services_model_->setRows(history_->busiestServices());
+        QByteArray text = metrics.body.object().value("text").toString().toUtf8();
+        // Exact latencies of the requests since the last scrape, from Portico's traffic feed
+        // (newest 1000); a gateway without /traffic falls back to the histogram.
+        client_->get("/traffic?size=1000", this, [this, text](const AdminResult& traffic) {
+            scraping_ = false;
+            QList<double> latencies;
+            qint64 newest = last_sequence_;
+            if (traffic.ok()) {
+                const QJsonArray records = traffic.body.object().value("data").toArray();
+                qint64 top = records.isEmpty()
+                                 ? 0
+                                 : records.first().toObject().value("sequence").toInteger();
+                if (top < last_sequence_) {
+                    last_sequence_ = -1;  // the gateway restarted
+                }
+                for (const auto& item : records) {
+                    QJsonObject record = item.toObject();
+                    qint64 sequence = record.value("sequence").toInteger();
+                    newest = std::max(newest, sequence);
+                    if (last_sequence_ >= 0 && sequence > last_sequence_) {
+                        latencies << record.value("latency_ms").toDouble();
+                    }
+                }
+                if (last_sequence_ < 0 && newest < 0) {
+                    newest = 0;  // an empty feed: count from its start
+                }
+            }
+            last_sequence_ = newest;
+            history_->addScrape(QDateTime::currentMSecsSinceEpoch() / 1000.0, text, latencies);
+            routes_model_->setRows(history_->busiestRoutes());
+            services_model_->setRows(history_->busiestServices());
+        });
     });
 }
 
@@ -266,7 +328,7 @@ void OverviewPage::addPoint(const MetricsPoint& point) {
         p99_series_->append(static_cast<double>(ms), point.p99);
     }
     double max_rate = 1;
-    double max_latency = 10;
+    double max_latency = 1;
     for (auto* series : {rate_series_, error_series_, p50_series_, p90_series_, p99_series_}) {
         trim(series);
         for (const auto& p : series->points()) {
@@ -277,7 +339,13 @@ void OverviewPage::addPoint(const MetricsPoint& point) {
             }
         }
     }
-    QDateTime start = QDateTime::fromMSecsSinceEpoch(std::max(from, ms - kWindowMs));
+    // Up to five minutes, but no wider than the data (at least 10 s), so a fresh connection
+    // does not draw a thin line at the right edge.
+    qint64 first = ms;
+    for (const auto& p : rate_series_->points()) {
+        first = std::min(first, static_cast<qint64>(p.x()));
+    }
+    QDateTime start = QDateTime::fromMSecsSinceEpoch(std::max(from, std::min(first, ms - 10000)));
     QDateTime end = QDateTime::fromMSecsSinceEpoch(ms);
     traffic_time_->setRange(start, end);
     latency_time_->setRange(start, end);

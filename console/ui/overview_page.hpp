@@ -14,6 +14,7 @@ class QDateTimeAxis;
 class QValueAxis;
 class QJsonObject;
 class QGridLayout;
+class QEvent;
 
 namespace portico::console {
 
@@ -31,6 +32,11 @@ public:
     BusyModel* routesModel() const { return routes_model_; }
     BusyModel* servicesModel() const { return services_model_; }
     QLabel* infoLabel(const QString& name) const;
+    // requests/s, 5xx/s, p50, p90, p99.
+    QList<QLineSeries*> series() const;
+
+protected:
+    void changeEvent(QEvent* event) override;
 
 private:
     void onStatus(const QJsonObject& status);
@@ -44,6 +50,7 @@ private:
     BusyModel* routes_model_;
     BusyModel* services_model_;
     bool scraping_ = false;
+    qint64 last_sequence_ = -1;  // newest /traffic record already counted
 
     QChart* traffic_chart_;
     QLineSeries* rate_series_;

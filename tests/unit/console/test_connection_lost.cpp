@@ -83,8 +83,11 @@ private slots:
         rememberConnection(QUrl("http://gateway-a.internal:8001"));  // moves to the front
         QCOMPARE(recentConnections(),
                  (QStringList{"http://gateway-a.internal:8001", "http://127.0.0.1:8001"}));
+        qputenv("PORTICO_BINARY", PORTICO_BINARY);  // "Start local gateway" finds it
         ConnectionDialog dialog(QUrl{});
         dialog.show();
+        QVERIFY(dialog.startLocalButton()->isEnabled());
+        QVERIFY(dialog.startLocalButton()->toolTip().contains(PORTICO_BINARY));
         QCOMPARE(dialog.urlBox()->count(), 2);
         QCOMPARE(dialog.url(), QUrl("http://gateway-a.internal:8001"));
         QVERIFY(dialog.connectButton()->isEnabled());

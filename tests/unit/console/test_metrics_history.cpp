@@ -120,6 +120,35 @@ private slots:
         QVERIFY(history.points().isEmpty());
     }
 
+    void exactQuantiles_data() {
+        QTest::addColumn<double>("q");
+        QTest::addColumn<QList<double>>("values");
+        QTest::addColumn<double>("expected");
+        QTest::newRow("empty") << 0.5 << QList<double>{} << -1.0;
+        QTest::newRow("one") << 0.99 << QList<double>{7} << 7.0;
+        QTest::newRow("median of four") << 0.5 << QList<double>{4, 1, 3, 2} << 2.0;
+        QTest::newRow("p90 of ten") << 0.9 << QList<double>{10, 9, 8, 7, 6, 5, 4, 3, 2, 1} << 9.0;
+        QTest::newRow("p99 of ten") << 0.99 << QList<double>{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}
+                                    << 10.0;
+    }
+
+    void exactQuantiles() {
+        QFETCH(double, q);
+        QFETCH(QList<double>, values);
+        QFETCH(double, expected);
+        QCOMPARE(MetricsHistory::exactQuantile(q, values), expected);
+    }
+
+    void exactLatenciesWinOverTheHistogram() {
+        MetricsHistory history;
+        history.addScrape(100, scrape(10, 0));
+        history.addScrape(101, scrape(20, 0), {0.2, 0.4, 0.3, 0.1});
+        QCOMPARE(history.points().last().p50, 0.2);
+        QCOMPARE(history.points().last().p99, 0.4);
+        history.addScrape(102, scrape(30, 0));  // none known: the histogram (1 < p50 <= 5)
+        QVERIFY(history.points().last().p50 > 1);
+    }
+
     void keepsAWindow() {
         MetricsHistory history;
         history.setMaxPoints(3);
