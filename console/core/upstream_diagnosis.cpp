@@ -92,9 +92,28 @@ UpstreamDiagnosis UpstreamDiagnosis::notOnNode(const QString& upstream) {
     return d;
 }
 
-UpstreamDiagnosis UpstreamDiagnosis::diagnose(const BalancerView& view) {
-    UpstreamDiagnosis d;
+UpstreamDiagnosis UpstreamDiagnosis::diagnose(const BalancerView& view,
+                                                const QStringList* services) {
     const QString name = view.name.isEmpty() ? view.id : view.name;
+    UpstreamDiagnosis d = diagnoseBalancer(view, name);
+    if (services) {
+        if (services->isEmpty()) {
+            d.usage = tr("No service has host '%1', so no request is balanced over this "
+                         "upstream.")
+                          .arg(name);
+            d.advice << tr("Set a service's host to '%1' to send its traffic here.").arg(name);
+        } else {
+            d.usage = tr("Used by %1: %2.")
+                          .arg(services->size() == 1 ? tr("service") : tr("services"),
+                               services->join(QStringLiteral(", ")));
+        }
+    }
+    return d;
+}
+
+UpstreamDiagnosis UpstreamDiagnosis::diagnoseBalancer(const BalancerView& view,
+                                                      const QString& name) {
+    UpstreamDiagnosis d;
     const QString peer_failure = tr("\"failure to get a peer from the ring-balancer\"");
 
     if (view.targets.isEmpty()) {

@@ -22,13 +22,20 @@ struct UpstreamDiagnosis {
     QString headline;     // one sentence
     QStringList reasons;  // one sentence per target or address that takes no traffic
     QStringList advice;   // what an operator can do about it
+    QString usage;        // which services send traffic here, when known
 
-    static UpstreamDiagnosis diagnose(const BalancerView& view);
+    // `services`: names of the services whose host is this upstream, when the caller knows
+    // them (nullptr: unknown). None at all is worth saying: then no request reaches it.
+    static UpstreamDiagnosis diagnose(const BalancerView& view,
+                                      const QStringList* services = nullptr);
     // The upstream exists but this node has no balancer for it (404 from /balancer).
     static UpstreamDiagnosis notOnNode(const QString& upstream);
 
     // Why one unhealthy address is unhealthy and what brings it back.
     static QString explainAddress(const BalancerView& view, const BalancerAddress& address);
+
+private:
+    static UpstreamDiagnosis diagnoseBalancer(const BalancerView& view, const QString& name);
 };
 
 }  // namespace portico::console

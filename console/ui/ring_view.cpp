@@ -318,6 +318,37 @@ void RingView::paintEvent(QPaintEvent*) {
             }
         }
     }
+    // Weight and active connections on arcs that have room for them.
+    {
+        const QFontMetricsF label_fm(font());
+        const double thickness = g.outer - g.inner;
+        const double r = g.inner + thickness / 2;
+        for (const Segment& s : segments_) {
+            if (s.span <= 0 || s.unhealthy) {
+                continue;  // an unhealthy arc carries its cross there
+            }
+            QStringList lines{tr("w%1").arg(s.weight)};
+            if (s.connections > 0) {
+                lines << tr("%1 conn").arg(s.connections);
+            }
+            double widest = 0;
+            for (const QString& line : lines) {
+                widest = std::max(widest, label_fm.horizontalAdvance(line));
+            }
+            const double chord = 2 * r * std::sin(std::min(s.span, 0.5) * std::numbers::pi);
+            const double height = label_fm.height() * lines.size();
+            if (chord < widest + 8 || thickness < height + 4) {
+                continue;
+            }
+            const QPointF m = onCircle(g.centre, r, s.start + s.span / 2);
+            const QRectF box(m.x() - widest / 2 - 2, m.y() - height / 2, widest + 4, height);
+            p.fillRect(box, s.colour);  // over the slot tick that may cross the middle
+            const bool dark = qGray(s.colour.rgb()) < 150;
+            p.setPen(dark ? QColor(Qt::white) : QColor(0x20, 0x20, 0x20));
+            p.setFont(font());
+            p.drawText(box, Qt::AlignCenter, lines.join(QLatin1Char('\n')));
+        }
+    }
     // Borders between addresses.
     if (segments_.size() > 1) {
         p.setPen(QPen(base, 2));

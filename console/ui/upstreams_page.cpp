@@ -236,6 +236,7 @@ void UpstreamsPage::hideEvent(QHideEvent* event) {
 
 void UpstreamsPage::refresh() {
     fetchList();
+    fetchServices();
     fetchBalancer();
 }
 
@@ -247,6 +248,29 @@ void UpstreamsPage::fetchList() {
     client_->get(QStringLiteral("/upstreams?size=1000"), this, [this](const AdminResult& result) {
         list_in_flight_ = false;
         applyList(result);
+    });
+}
+
+void UpstreamsPage::fetchServices() {
+    if (!client_ || services_in_flight_) {
+        return;
+    }
+    services_in_flight_ = true;
+    client_->get(QStringLiteral("/services?size=1000"), this, [this](const AdminResult& result) {
+        services_in_flight_ = false;
+        if (!result.ok()) {
+            services_known_ = false;  // the why panel then says nothing about services
+            return;
+        }
+        services_by_host_.clear();
+        for (const QJsonValue& value :
+             result.body.object().value(QLatin1String("data")).toArray()) {
+            const QJsonObject service = value.toObject();
+            const QString name = service.value(QLatin1String("name")).toString();
+            services_by_host_[service.value(QLatin1String("host")).toString().toLower()]
+                << (name.isEmpty() ? service.value(QLatin1String("id")).toString() : name);
+        }
+        services_known_ = true;
     });
 }
 
@@ -344,7 +368,9 @@ void UpstreamsPage::applyBalancer(const QString& upstream, const AdminResult& re
     const BalancerView view = BalancerView::fromJson(result.body.object());
     balancer_model_->setView(view);
     health_model_->setView(view);
-    why_->setDiagnosis(UpstreamDiagnosis::diagnose(view));
+    const QStringList services =
+        services_by_host_.value((view.name.isEmpty() ? upstream : view.name).toLower());
+    why_->setDiagnosis(UpstreamDiagnosis::diagnose(view, services_known_ ? &services : nullptr));
     title_->setText(tr("%1 — %2, %3 targets, %4 slots%5")
                         .arg(view.name.isEmpty() ? upstream : view.name, view.algorithm)
                         .arg(view.targets.size())

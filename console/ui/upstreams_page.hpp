@@ -4,13 +4,15 @@
 // against thresholds, last probe and last failure. Actions: mark an address (or a target without
 // address) healthy or unhealthy, change a target's weight, add and remove targets.
 //
-// Presenter: polls GET /upstreams and GET /upstreams/{u}/balancer every `refresh_ms` (1.5 s by
-// default, one request of each kind in flight at most) while visible or when asked, and feeds
+// Presenter: polls GET /upstreams, GET /services (which services send traffic to the upstream)
+// and GET /upstreams/{u}/balancer every 1.5 s (one request of each kind in flight at most) while visible or when asked, and feeds
 // the models, which update in place so the selection survives. Writes go through AdminClient;
 // their outcome shows in the page's message line. No nested event loops: dialogs are opened
 // non-modally with open(). GUI thread.
 
+#include <QHash>
 #include <QJsonValue>
+#include <QStringList>
 #include <QString>
 #include <QWidget>
 
@@ -74,6 +76,7 @@ protected:
 
 private:
     void fetchList();
+    void fetchServices();
     void fetchBalancer();
     void applyList(const AdminResult& result);
     void applyBalancer(const QString& upstream, const AdminResult& result);
@@ -107,6 +110,9 @@ private:
     QAction* refresh_action_;
     QString upstream_;         // name (or id) of the chosen upstream
     bool list_in_flight_ = false;
+    bool services_in_flight_ = false;
+    bool services_known_ = false;
+    QHash<QString, QStringList> services_by_host_;  // lower-case host -> service names
     bool balancer_in_flight_ = false;
     quint64 generation_ = 0;  // bumped when the chosen upstream changes
 };

@@ -69,6 +69,10 @@ void WhyPanel::setDiagnosis(const UpstreamDiagnosis& diagnosis) {
     verdict_->setStyleSheet(verdictStyle(diagnosis.verdict));
     QString html = QStringLiteral("<p>") + diagnosis.headline.toHtmlEscaped() +
                    QStringLiteral("</p>");
+    if (!diagnosis.usage.isEmpty()) {
+        html += QStringLiteral("<p><i>") + diagnosis.usage.toHtmlEscaped() +
+                QStringLiteral("</i></p>");
+    }
     if (!diagnosis.reasons.isEmpty()) {
         html += QStringLiteral("<ul style='margin-left:-20px'>");
         for (const QString& reason : diagnosis.reasons) {
@@ -85,6 +89,9 @@ void WhyPanel::setDiagnosis(const UpstreamDiagnosis& diagnosis) {
 
 QString WhyPanel::plainText() const {
     QStringList parts{verdict_->text(), diagnosis_.headline};
+    if (!diagnosis_.usage.isEmpty()) {
+        parts << diagnosis_.usage;
+    }
     parts << diagnosis_.reasons << diagnosis_.advice;
     return parts.join(QLatin1Char('\n'));
 }

@@ -151,6 +151,18 @@ private slots:
         QVERIFY(all.contains("2 successful probes in a row bring it back."));
     }
 
+    void servicesUsingTheUpstream() {
+        const BalancerView view = BalancerView::fromJson(loadFixture("balancer_healthy.json"));
+        QVERIFY(UpstreamDiagnosis::diagnose(view).usage.isEmpty());  // unknown: nothing said
+        const QStringList none;
+        const auto unused = UpstreamDiagnosis::diagnose(view, &none);
+        QVERIFY2(unused.usage.contains("No service has host 'orders'"), qPrintable(unused.usage));
+        QVERIFY(anyContains(unused.advice, "Set a service's host to 'orders'"));
+        const QStringList two{"orders", "orders-v2"};
+        QCOMPARE(UpstreamDiagnosis::diagnose(view, &two).usage,
+                 QString("Used by services: orders, orders-v2."));
+    }
+
     void notOnNode() {
         const auto d = UpstreamDiagnosis::notOnNode("orders");
         QCOMPARE(d.verdict, Verdict::Failing);

@@ -147,6 +147,7 @@ private slots:
         QVERIFY2(page.whyPanel()->plainText().contains(
                      "Target " + b + " was marked unhealthy through the Admin API"),
                  qPrintable(page.whyPanel()->plainText()));
+        QTRY_VERIFY(page.whyPanel()->plainText().contains("Used by service: shop."));
 
         // The gateway agrees, and the selection survives refreshes.
         QVERIFY(gateway_.admin("GET", "/upstreams/shop/balancer").body.contains("\"unhealthy\""));
@@ -295,6 +296,7 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(page.selectUpstream("lonely"), 10000);
         QTRY_VERIFY_WITH_TIMEOUT(page.whyPanel()->plainText().contains("it has no targets"),
                                  10000);
+        QTRY_VERIFY(page.whyPanel()->plainText().contains("No service has host 'lonely'"));
         QCOMPARE(page.ringView()->segments().size(), 0);
     }
 };
