@@ -145,7 +145,8 @@ void BalancerModel::setView(const BalancerView& view) {
             emit dataChanged(index(first), index(last));
         },
     };
-    syncRows(rows_, view.addresses, [](const BalancerAddress& a) { return a.key; }, hooks);
+    syncRows(
+        rows_, view.addresses, [](const BalancerAddress& a) { return a.key; }, hooks);
     recomputeShares();
 }
 
@@ -169,7 +170,8 @@ void BalancerModel::recomputeShares() {
     span_.resize(rows_.size());
     double at = 0;
     for (qsizetype i = 0; i < rows_.size(); ++i) {
-        double span = total > 0 ? double(qMax<qint64>(0, rows_[i].slot_count)) / double(total) : 0.0;
+        double span =
+            total > 0 ? double(qMax<qint64>(0, rows_[i].slot_count)) / double(total) : 0.0;
         start_[i] = at;
         span_[i] = span;
         at += span;

@@ -45,11 +45,11 @@ struct BalancerAddress {
     QString key;  // the balancer's key for the address, unique in the upstream
     QString ip;
     int port = 0;
-    QString target;     // the target as written, e.g. "api.internal:8080"
+    QString target;  // the target as written, e.g. "api.internal:8080"
     QString target_id;
     qint64 weight = 0;
     qint64 slot_count = 0;  // "slots": wheel share, continuum entries, or 1
-    QString state;      // healthy | unhealthy | disabled (weight 0)
+    QString state;          // healthy | unhealthy | disabled (weight 0)
     HealthCounters counters;
     HealthThresholds active;
     HealthThresholds passive;
@@ -110,16 +110,16 @@ class BalancerModel : public QAbstractListModel {
 public:
     enum Role {
         KeyRole = Qt::UserRole + 1,
-        TargetRole,          // the target as written
+        TargetRole,  // the target as written
         TargetIdRole,
-        TargetIndexRole,     // int: position of the target in the upstream (colour)
-        AddressRole,         // "ip:port"
+        TargetIndexRole,  // int: position of the target in the upstream (colour)
+        AddressRole,      // "ip:port"
         WeightRole,
         SlotsRole,
-        StartFractionRole,   // double in [0, 1): where the address's share of the ring starts
-        SpanFractionRole,    // double in [0, 1]: how much of the ring it holds
-        StateRole,           // healthy | unhealthy | disabled
-        UnhealthyRole,       // bool
+        StartFractionRole,  // double in [0, 1): where the address's share of the ring starts
+        SpanFractionRole,   // double in [0, 1]: how much of the ring it holds
+        StateRole,          // healthy | unhealthy | disabled
+        UnhealthyRole,      // bool
         ActiveConnectionsRole,
     };
 

@@ -83,7 +83,8 @@ void ClusterNodesModel::setNodes(const QList<ClusterNode>& nodes, qint64 revisio
             emit dataChanged(index(first, 0), index(last, ColumnCount - 1));
         },
     };
-    syncRows(rows_, next, [](const ClusterNode& n) { return n.id; }, hooks);
+    syncRows(
+        rows_, next, [](const ClusterNode& n) { return n.id; }, hooks);
 }
 
 void ClusterNodesModel::clear() {
@@ -260,7 +261,8 @@ void HealthMatrixModel::setJson(const QJsonObject& body) {
             }
         },
     };
-    syncRows(rows_, next, [](const Row& row) { return row.key; }, hooks);
+    syncRows(
+        rows_, next, [](const Row& row) { return row.key; }, hooks);
 }
 
 void HealthMatrixModel::clear() {

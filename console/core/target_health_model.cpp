@@ -73,7 +73,8 @@ void TargetHealthModel::setView(const BalancerView& view) {
             emit dataChanged(index(first, 0), index(last, last_column));
         },
     };
-    syncRows(rows_, next, [](const Row& row) { return row.key; }, hooks);
+    syncRows(
+        rows_, next, [](const Row& row) { return row.key; }, hooks);
 }
 
 void TargetHealthModel::clear() {
@@ -130,11 +131,11 @@ QString TargetHealthModel::countersText(const BalancerView& view, const Balancer
         return tr("checks off");
     }
     auto one = [&](const char* name, qint64 value, qint64 active_limit, qint64 passive_limit) {
-        QString text = QLatin1String(name) + QLatin1Char(' ') + QString::number(value) +
-                       QLatin1Char('/');
+        QString text =
+            QLatin1String(name) + QLatin1Char(' ') + QString::number(value) + QLatin1Char('/');
         if (active && passive) {
-            text += QLatin1Char('a') + limit(active_limit) + QLatin1String(",p") +
-                    limit(passive_limit);
+            text +=
+                QLatin1Char('a') + limit(active_limit) + QLatin1String(",p") + limit(passive_limit);
         } else {
             text += limit(active ? active_limit : passive_limit);
         }
@@ -199,8 +200,7 @@ QVariant TargetHealthModel::display(const Row& row, int column) const {
             return a && view_.active_checks ? tr("not yet") : QStringLiteral("–");
         case LastFailureColumn:
             if (a && a->last_failure) {
-                return clockTime(a->last_failure->time) + QLatin1Char(' ') +
-                       a->last_failure->what;
+                return clockTime(a->last_failure->time) + QLatin1Char(' ') + a->last_failure->what;
             }
             if (!a && row.target.dns_status == QLatin1String("error")) {
                 return row.target.dns_error;
@@ -235,8 +235,8 @@ QString TargetHealthModel::tooltip(const Row& row) const {
         lines << tr("Last probe %1: %2").arg(fullTime(a.last_probe->time), a.last_probe->what);
     }
     if (a.last_failure) {
-        lines << tr("Last failure %1: %2")
-                     .arg(fullTime(a.last_failure->time), a.last_failure->what);
+        lines
+            << tr("Last failure %1: %2").arg(fullTime(a.last_failure->time), a.last_failure->what);
     }
     if (a.last_change) {
         lines << tr("Last change %1 (%2): %3")
@@ -289,8 +289,7 @@ QVariant TargetHealthModel::data(const QModelIndex& index, int role) const {
     }
 }
 
-QVariant TargetHealthModel::headerData(int section, Qt::Orientation orientation,
-                                       int role) const {
+QVariant TargetHealthModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) {
         return QAbstractTableModel::headerData(section, orientation, role);
     }

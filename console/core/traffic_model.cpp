@@ -74,10 +74,9 @@ void TrafficModel::addRecords(const QList<TrafficRecord>& records) {
 void TrafficModel::show(QList<TrafficRecord> records) {
     // Newest first: by sequence, descending. Records from a restarted node restart their
     // sequence; they still arrive after the older ones, so keep arrival order for ties.
-    std::stable_sort(records.begin(), records.end(),
-                     [](const TrafficRecord& a, const TrafficRecord& b) {
-                         return a.sequence > b.sequence;
-                     });
+    std::stable_sort(
+        records.begin(), records.end(),
+        [](const TrafficRecord& a, const TrafficRecord& b) { return a.sequence > b.sequence; });
     if (records.size() > capacity_) {
         for (qsizetype i = capacity_; i < records.size(); ++i) {
             forget(records[i]);
@@ -98,7 +97,9 @@ void TrafficModel::show(QList<TrafficRecord> records) {
     }
 }
 
-void TrafficModel::forget(const TrafficRecord& record) { ids_.remove(record.request_id); }
+void TrafficModel::forget(const TrafficRecord& record) {
+    ids_.remove(record.request_id);
+}
 
 void TrafficModel::setPaused(bool paused) {
     if (paused == paused_) {
@@ -297,8 +298,7 @@ void TrafficFilterProxy::setGatewayErrorsOnly(bool only) {
 
 bool TrafficFilterProxy::filterAcceptsRow(int source_row, const QModelIndex& source_parent) const {
     const QModelIndex index = sourceModel()->index(source_row, 0, source_parent);
-    if (status_class_ != 0 &&
-        index.data(TrafficModel::StatusClassRole).toInt() != status_class_) {
+    if (status_class_ != 0 && index.data(TrafficModel::StatusClassRole).toInt() != status_class_) {
         return false;
     }
     if (errors_only_ && !index.data(TrafficModel::GatewayErrorRole).toBool()) {
@@ -310,9 +310,8 @@ bool TrafficFilterProxy::filterAcceptsRow(int source_row, const QModelIndex& sou
     if (!service_.isEmpty() && index.data(TrafficModel::ServiceRole).toString() != service_) {
         return false;
     }
-    if (!text_.isEmpty() && !index.data(TrafficModel::SearchTextRole)
-                                 .toString()
-                                 .contains(text_, Qt::CaseInsensitive)) {
+    if (!text_.isEmpty() &&
+        !index.data(TrafficModel::SearchTextRole).toString().contains(text_, Qt::CaseInsensitive)) {
         return false;
     }
     return true;

@@ -61,7 +61,7 @@ public:
         GatewayErrorRole,  // bool: the gateway made this status itself
         RouteRole,
         ServiceRole,
-        SearchTextRole,    // method, host, path, request id and address, for free-text filters
+        SearchTextRole,  // method, host, path, request id and address, for free-text filters
     };
 
     explicit TrafficModel(int capacity = 2000, QObject* parent = nullptr);

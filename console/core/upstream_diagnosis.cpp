@@ -9,7 +9,9 @@ namespace portico::console {
 
 namespace {
 
-QString tr(const char* text) { return QCoreApplication::translate("UpstreamDiagnosis", text); }
+QString tr(const char* text) {
+    return QCoreApplication::translate("UpstreamDiagnosis", text);
+}
 
 QString when(double unix_seconds) {
     return QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(unix_seconds * 1000.0))
@@ -93,7 +95,7 @@ UpstreamDiagnosis UpstreamDiagnosis::notOnNode(const QString& upstream) {
 }
 
 UpstreamDiagnosis UpstreamDiagnosis::diagnose(const BalancerView& view,
-                                                const QStringList* services) {
+                                              const QStringList* services) {
     const QString name = view.name.isEmpty() ? view.id : view.name;
     UpstreamDiagnosis d = diagnoseBalancer(view, name);
     if (services) {
@@ -238,9 +240,10 @@ UpstreamDiagnosis UpstreamDiagnosis::diagnoseBalancer(const BalancerView& view,
                         "counts as unhealthy although %5 still healthy.")
                          .arg(name, peer_failure, percent(available_pct), percent(view.threshold),
                               plural(usable, tr("address is"), tr("addresses are")));
-        d.advice << tr("Bring unhealthy addresses back, add targets, or lower "
-                       "healthchecks.threshold (it protects the last healthy addresses from a "
-                       "cascade).");
+        d.advice << tr(
+            "Bring unhealthy addresses back, add targets, or lower "
+            "healthchecks.threshold (it protects the last healthy addresses from a "
+            "cascade).");
         d.reasons << warnings;
         return d;
     }
@@ -254,14 +257,15 @@ UpstreamDiagnosis UpstreamDiagnosis::diagnoseBalancer(const BalancerView& view,
         return d;
     }
     d.verdict = Verdict::Serving;
-    d.headline = tr("Upstream '%1' serves traffic: %2 can take it (%3 of its weight available, "
-                    "threshold %4).")
-                     .arg(name,
-                          usable == 1 ? tr("its address") : tr("all %1 addresses").arg(usable),
-                          percent(available_pct), percent(view.threshold));
+    d.headline =
+        tr("Upstream '%1' serves traffic: %2 can take it (%3 of its weight available, "
+           "threshold %4).")
+            .arg(name, usable == 1 ? tr("its address") : tr("all %1 addresses").arg(usable),
+                 percent(available_pct), percent(view.threshold));
     if (!view.healthchecks_in_use) {
-        d.reasons << tr("Health checks are off: a failing instance keeps receiving traffic until "
-                        "it is marked unhealthy.");
+        d.reasons << tr(
+            "Health checks are off: a failing instance keeps receiving traffic until "
+            "it is marked unhealthy.");
     }
     d.reasons << warnings;
     return d;

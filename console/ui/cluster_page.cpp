@@ -115,9 +115,13 @@ ClusterPage::ClusterPage(AdminClient* client, QWidget* parent)
     }
 }
 
-void ClusterPage::setRefreshInterval(int ms) { timer_->setInterval(ms); }
+void ClusterPage::setRefreshInterval(int ms) {
+    timer_->setInterval(ms);
+}
 
-QString ClusterPage::note() const { return note_->text(); }
+QString ClusterPage::note() const {
+    return note_->text();
+}
 
 void ClusterPage::statusUpdated(const QJsonObject& status) {
     const bool applicable = isClustered(status);
@@ -156,27 +160,28 @@ void ClusterPage::refresh() {
             emit refreshed();
         }
     };
-    client_->get(QStringLiteral("/clustering/nodes"), this,
-                 [this, finished](const AdminResult& result) {
-                     if (result.ok()) {
-                         nodes_->setJson(result.body.object());
-                         const int stale = nodes_->staleCount();
-                         note_->setText(stale > 0 ? tr("%n node(s) stopped reporting: marked "
-                                                       "STALE below.",
-                                                       nullptr, stale)
-                                                  : QString());
-                     } else if (result.http_status == 404) {
-                         nodes_->clear();
-                         note_->setText(tr("This node has no cluster view (GET /clustering/nodes "
-                                           "answered 404): it does not run on PostgreSQL, or is "
-                                           "older than the console."));
-                     } else {
-                         note_->setText(tr("Could not read the cluster nodes: %1")
-                                            .arg(result.error->toString()));
-                     }
-                     note_->setVisible(!note_->text().isEmpty());
-                     finished();
-                 });
+    client_->get(
+        QStringLiteral("/clustering/nodes"), this, [this, finished](const AdminResult& result) {
+            if (result.ok()) {
+                nodes_->setJson(result.body.object());
+                const int stale = nodes_->staleCount();
+                note_->setText(stale > 0 ? tr("%n node(s) stopped reporting: marked "
+                                              "STALE below.",
+                                              nullptr, stale)
+                                         : QString());
+            } else if (result.http_status == 404) {
+                nodes_->clear();
+                note_->setText(
+                    tr("This node has no cluster view (GET /clustering/nodes "
+                       "answered 404): it does not run on PostgreSQL, or is "
+                       "older than the console."));
+            } else {
+                note_->setText(
+                    tr("Could not read the cluster nodes: %1").arg(result.error->toString()));
+            }
+            note_->setVisible(!note_->text().isEmpty());
+            finished();
+        });
     client_->get(QStringLiteral("/clustering/health"), this,
                  [this, finished](const AdminResult& result) {
                      if (result.ok()) {

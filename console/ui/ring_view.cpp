@@ -17,8 +17,8 @@ namespace {
 
 constexpr double kTurn = 2.0 * std::numbers::pi;
 constexpr double kMargin = 12.0;
-constexpr double kBand = 5.0;        // width of the red band outside an unhealthy arc
-constexpr int kMaxTicks = 120;       // draw one tick per slot up to this many slots in all
+constexpr double kBand = 5.0;   // width of the red band outside an unhealthy arc
+constexpr int kMaxTicks = 120;  // draw one tick per slot up to this many slots in all
 
 // Distinct colours for targets; red is kept for "unhealthy".
 const QColor kPalette[] = {
@@ -30,7 +30,9 @@ const QColor kPalette[] = {
 constexpr int kPaletteSize = sizeof(kPalette) / sizeof(kPalette[0]);
 
 // Qt's angles: degrees counter-clockwise from 3 o'clock; ours: turns clockwise from 12.
-double qtDegrees(double fraction) { return 90.0 - fraction * 360.0; }
+double qtDegrees(double fraction) {
+    return 90.0 - fraction * 360.0;
+}
 
 QPointF onCircle(QPointF centre, double radius, double fraction) {
     const double a = fraction * kTurn;
@@ -92,8 +94,7 @@ void RingView::setModel(BalancerModel* model) {
 QColor RingView::targetColour(const QString& target_id) {
     auto it = target_colour_index_.find(target_id);
     if (it == target_colour_index_.end()) {
-        it = target_colour_index_.insert(target_id,
-                                         static_cast<int>(target_colour_index_.size()));
+        it = target_colour_index_.insert(target_id, static_cast<int>(target_colour_index_.size()));
     }
     return kPalette[it.value() % kPaletteSize];
 }
@@ -136,7 +137,9 @@ void RingView::setCurrentKey(const QString& key) {
     }
 }
 
-double RingView::legendRowHeight() const { return fontMetrics().height() * 1.5; }
+double RingView::legendRowHeight() const {
+    return fontMetrics().height() * 1.5;
+}
 
 RingView::Geometry RingView::ringGeometry() const {
     Geometry g;
@@ -219,9 +222,13 @@ QString RingView::tooltipFor(int index) const {
     return lines.join(QStringLiteral("<br>"));
 }
 
-QSize RingView::sizeHint() const { return {520, 320}; }
+QSize RingView::sizeHint() const {
+    return {520, 320};
+}
 
-QSize RingView::minimumSizeHint() const { return {220, 160}; }
+QSize RingView::minimumSizeHint() const {
+    return {220, 160};
+}
 
 bool RingView::event(QEvent* event) {
     if (event->type() == QEvent::ToolTip) {
@@ -311,8 +318,8 @@ void RingView::paintEvent(QPaintEvent*) {
             const double half = std::min(thickness * 0.28, arc_length * 0.3);
             if (half >= 3) {
                 const QPointF m = onCircle(g.centre, g.inner + thickness / 2, s.start + s.span / 2);
-                p.setPen(QPen(unhealthyColour(), std::max(2.0, half / 3), Qt::SolidLine,
-                              Qt::RoundCap));
+                p.setPen(
+                    QPen(unhealthyColour(), std::max(2.0, half / 3), Qt::SolidLine, Qt::RoundCap));
                 p.drawLine(m + QPointF(-half, -half), m + QPointF(half, half));
                 p.drawLine(m + QPointF(-half, half), m + QPointF(half, -half));
             }
@@ -403,8 +410,7 @@ void RingView::paintEvent(QPaintEvent*) {
         p.setPen(colours[i]);
         const QString elided =
             QFontMetricsF(p.font()).elidedText(lines[i], Qt::ElideMiddle, centre_box.width());
-        p.drawText(QRectF(centre_box.left(), y, centre_box.width(), line), Qt::AlignCenter,
-                   elided);
+        p.drawText(QRectF(centre_box.left(), y, centre_box.width(), line), Qt::AlignCenter, elided);
         y += line;
     }
 
@@ -439,8 +445,10 @@ void RingView::paintEvent(QPaintEvent*) {
         if (s.unhealthy || s.disabled) {
             label += healthWord(s) + QStringLiteral(" · ");
         }
-        label += tr("w%1 · %2% · %3 conn").arg(s.weight).arg(s.span * 100.0, 0, 'f', 0).arg(
-            s.connections);
+        label += tr("w%1 · %2% · %3 conn")
+                     .arg(s.weight)
+                     .arg(s.span * 100.0, 0, 'f', 0)
+                     .arg(s.connections);
         p.setPen(s.unhealthy ? unhealthyColour() : text);
         const QRectF text_rect(box.right() + 8, ly, g.legend.right() - box.right() - 8, row_h);
         p.drawText(text_rect, Qt::AlignVCenter | Qt::AlignLeft,

@@ -34,7 +34,7 @@ public:
         QString endpoint;
         double start = 0;  // fraction of a turn, clockwise from 12 o'clock
         double span = 0;
-        QColor colour;     // fill (the target's colour, shaded per address)
+        QColor colour;  // fill (the target's colour, shaded per address)
         bool unhealthy = false;
         bool disabled = false;  // weight 0: listed in the legend, no arc
         qint64 weight = 0;

@@ -18,6 +18,7 @@
 #include <QSplitter>
 #include <QTableView>
 #include <QTextBrowser>
+#include <QTimer>
 #include <QVBoxLayout>
 
 Q_LOGGING_CATEGORY(lcTrafficPage, "portico.console.traffic")
@@ -28,7 +29,9 @@ namespace {
 
 constexpr int kInitialRows = 200;
 
-QString esc(const QString& text) { return text.toHtmlEscaped(); }
+QString esc(const QString& text) {
+    return text.toHtmlEscaped();
+}
 
 QString when(double unix_seconds) {
     return QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(unix_seconds * 1000.0))
@@ -69,21 +72,24 @@ QString fallbackExplanation(const TrafficRecord& r) {
     }
     switch (r.status) {
         case 404:
-            return TrafficPage::tr("No route matched %1 %2 (host %3): the gateway answered 404 "
-                                   "\"no Route matched with those values\" itself. Check the "
-                                   "routes' paths, hosts and methods.")
+            return TrafficPage::tr(
+                       "No route matched %1 %2 (host %3): the gateway answered 404 "
+                       "\"no Route matched with those values\" itself. Check the "
+                       "routes' paths, hosts and methods.")
                 .arg(esc(r.method), esc(r.path), esc(r.host));
         case 400:
         case 413:
         case 414:
         case 431:
-            return TrafficPage::tr("The gateway refused the request itself (%1): it was "
-                                   "malformed or over a size limit.")
+            return TrafficPage::tr(
+                       "The gateway refused the request itself (%1): it was "
+                       "malformed or over a size limit.")
                 .arg(r.status);
         default:
-            return TrafficPage::tr("The gateway answered %1 itself; this node kept no further "
-                                   "explanation (explanations are kept for the last 2,000 "
-                                   "errors).")
+            return TrafficPage::tr(
+                       "The gateway answered %1 itself; this node kept no further "
+                       "explanation (explanations are kept for the last 2,000 "
+                       "errors).")
                 .arg(r.status);
     }
 }
@@ -103,7 +109,11 @@ TrafficPage::TrafficPage(AdminClient* client, QWidget* parent)
       service_(new QComboBox(this)),
       text_(new QLineEdit(this)),
       errors_only_(new QCheckBox(tr("Gateway errors only"), this)),
-      status_line_(new QLabel(this)) {
+      status_line_(new QLabel(this)),
+      flush_timer_(new QTimer(this)) {
+    flush_timer_->setSingleShot(true);
+    flush_timer_->setInterval(100);
+    connect(flush_timer_, &QTimer::timeout, this, &TrafficPage::flushPending);
     setObjectName(QStringLiteral("trafficPage"));
     table_->setObjectName(QStringLiteral("trafficTable"));
     details_->setObjectName(QStringLiteral("trafficDetails"));
@@ -118,9 +128,9 @@ TrafficPage::TrafficPage(AdminClient* client, QWidget* parent)
     table_->horizontalHeader()->setStretchLastSection(true);
     table_->setWordWrap(false);
     const std::pair<int, int> widths[] = {
-        {TrafficModel::TimeColumn, 90},    {TrafficModel::MethodColumn, 55},
-        {TrafficModel::HostColumn, 110},   {TrafficModel::PathColumn, 140},
-        {TrafficModel::RouteColumn, 80},   {TrafficModel::ServiceColumn, 80},
+        {TrafficModel::TimeColumn, 90},     {TrafficModel::MethodColumn, 55},
+        {TrafficModel::HostColumn, 110},    {TrafficModel::PathColumn, 140},
+        {TrafficModel::RouteColumn, 80},    {TrafficModel::ServiceColumn, 80},
         {TrafficModel::AddressColumn, 115}, {TrafficModel::StatusColumn, 50},
     };
     for (const auto& [column, width] : widths) {
@@ -133,8 +143,9 @@ TrafficPage::TrafficPage(AdminClient* client, QWidget* parent)
 
     pause_->setCheckable(true);
     pause_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
-    pause_->setToolTip(tr("Pause the table (Ctrl+P); requests arriving meanwhile are kept and "
-                          "shown on resume"));
+    pause_->setToolTip(
+        tr("Pause the table (Ctrl+P); requests arriving meanwhile are kept and "
+           "shown on resume"));
     status_->addItem(tr("All statuses"), 0);
     for (int c = 1; c <= 5; ++c) {
         status_->addItem(QStringLiteral("%1xx").arg(c), c);
@@ -215,42 +226,42 @@ void TrafficPage::reconnect() {
         model_->clear();
     }
     loaded_url_ = client_->baseUrl();
+    pending_.clear();
     if (stream_) {
         stream_->stop();
         stream_->deleteLater();
         stream_ = nullptr;
     }
-    client_->get(
-        QStringLiteral("/traffic?size=%1").arg(kInitialRows), this,
-        [this, generation](const AdminResult& result) {
-            if (generation != generation_) {
-                return;
-            }
-            if (!result.ok()) {
-                status_line_->setText(
-                    tr("Could not read recent traffic: %1").arg(result.error->toString()));
-            } else {
-                QList<TrafficRecord> records;
-                for (const QJsonValue& value :
-                     result.body.object().value(QLatin1String("data")).toArray()) {
-                    records << TrafficRecord::fromJson(value.toObject());
-                }
-                model_->addRecords(records);
-            }
-            // Follow the feed from what we have (the model ignores repeats).
-            QString path = QStringLiteral("/traffic/stream");
-            if (model_->lastSequence() > 0) {
-                path += QStringLiteral("?since=%1").arg(model_->lastSequence());
-            }
-            stream_ = client_->openStream(path, this);
-            connect(stream_, &EventStream::eventReceived, this, &TrafficPage::onEvent);
-            connect(stream_, &EventStream::opened, this, [this] {
-                updateStatusLine();
-                emit streamOpened();
-            });
-            connect(stream_, &EventStream::closed, this, [this] { updateStatusLine(); });
-            stream_->start();
-        });
+    client_->get(QStringLiteral("/traffic?size=%1").arg(kInitialRows), this,
+                 [this, generation](const AdminResult& result) {
+                     if (generation != generation_) {
+                         return;
+                     }
+                     if (!result.ok()) {
+                         status_line_->setText(
+                             tr("Could not read recent traffic: %1").arg(result.error->toString()));
+                     } else {
+                         QList<TrafficRecord> records;
+                         for (const QJsonValue& value :
+                              result.body.object().value(QLatin1String("data")).toArray()) {
+                             records << TrafficRecord::fromJson(value.toObject());
+                         }
+                         model_->addRecords(records);
+                     }
+                     // Follow the feed from what we have (the model ignores repeats).
+                     QString path = QStringLiteral("/traffic/stream");
+                     if (model_->lastSequence() > 0) {
+                         path += QStringLiteral("?since=%1").arg(model_->lastSequence());
+                     }
+                     stream_ = client_->openStream(path, this);
+                     connect(stream_, &EventStream::eventReceived, this, &TrafficPage::onEvent);
+                     connect(stream_, &EventStream::opened, this, [this] {
+                         updateStatusLine();
+                         emit streamOpened();
+                     });
+                     connect(stream_, &EventStream::closed, this, [this] { updateStatusLine(); });
+                     stream_->start();
+                 });
 }
 
 void TrafficPage::onEvent(const QString& name, const QByteArray& data) {
@@ -263,7 +274,16 @@ void TrafficPage::onEvent(const QString& name, const QByteArray& data) {
         qCWarning(lcTrafficPage) << "unreadable traffic event:" << error.errorString();
         return;
     }
-    model_->addRecord(TrafficRecord::fromJson(doc.object()));
+    pending_.append(TrafficRecord::fromJson(doc.object()));
+    if (!flush_timer_->isActive()) {
+        flush_timer_->start();
+    }
+}
+
+void TrafficPage::flushPending() {
+    QList<TrafficRecord> records;
+    records.swap(pending_);
+    model_->addRecords(records);
 }
 
 void TrafficPage::setPaused(bool paused) {
@@ -320,35 +340,34 @@ void TrafficPage::showRequest(const QString& request_id) {
         emit requestShown(request_id);
         return;
     }
-    client_->get(QStringLiteral("/traffic/") + request_id, this,
-                 [this, request_id](const AdminResult& result) {
-                     if (request_id != shown_request_) {
-                         return;
-                     }
-                     const int r = model_->rowOfRequest(request_id);
-                     const TrafficRecord* current = r >= 0 ? &model_->record(r) : nullptr;
-                     TrafficRecord from_node;
-                     const QJsonObject body = result.body.object();
-                     if (!current && body.value(QLatin1String("request")).isObject()) {
-                         from_node = TrafficRecord::fromJson(
-                             body.value(QLatin1String("request")).toObject());
-                         current = &from_node;
-                     }
-                     if (!result.ok()) {
-                         renderDetails(
-                             current, {},
-                             result.http_status == 404
-                                 ? tr("This node no longer keeps request %1 (it keeps the last "
-                                      "10,000 requests and 2,000 explanations).")
-                                       .arg(request_id)
-                                 : tr("Could not read the explanation: %1")
-                                       .arg(result.error->toString()));
-                     } else {
-                         renderDetails(current,
-                                       body.value(QLatin1String("explanation")).toObject(), {});
-                     }
-                     emit requestShown(request_id);
-                 });
+    client_->get(
+        QStringLiteral("/traffic/") + request_id, this,
+        [this, request_id](const AdminResult& result) {
+            if (request_id != shown_request_) {
+                return;
+            }
+            const int r = model_->rowOfRequest(request_id);
+            const TrafficRecord* current = r >= 0 ? &model_->record(r) : nullptr;
+            TrafficRecord from_node;
+            const QJsonObject body = result.body.object();
+            if (!current && body.value(QLatin1String("request")).isObject()) {
+                from_node =
+                    TrafficRecord::fromJson(body.value(QLatin1String("request")).toObject());
+                current = &from_node;
+            }
+            if (!result.ok()) {
+                renderDetails(
+                    current, {},
+                    result.http_status == 404
+                        ? tr("This node no longer keeps request %1 (it keeps the last "
+                             "10,000 requests and 2,000 explanations).")
+                              .arg(request_id)
+                        : tr("Could not read the explanation: %1").arg(result.error->toString()));
+            } else {
+                renderDetails(current, body.value(QLatin1String("explanation")).toObject(), {});
+            }
+            emit requestShown(request_id);
+        });
 }
 
 void TrafficPage::renderDetails(const TrafficRecord* r, const QJsonObject& explanation,
@@ -400,9 +419,10 @@ void TrafficPage::renderDetails(const TrafficRecord* r, const QJsonObject& expla
         }
         const QJsonArray tries = explanation.value(QLatin1String("tries")).toArray();
         if (!tries.isEmpty()) {
-            html += QStringLiteral("<p><b>%1</b></p><table border='1' cellspacing='0' "
-                                   "cellpadding='3'><tr><th>%2</th><th>%3</th><th>%4</th>"
-                                   "<th>%5</th></tr>")
+            html += QStringLiteral(
+                        "<p><b>%1</b></p><table border='1' cellspacing='0' "
+                        "cellpadding='3'><tr><th>%2</th><th>%3</th><th>%4</th>"
+                        "<th>%5</th></tr>")
                         .arg(tr("Tries"), tr("Address"), tr("Error"), tr("Detail"), tr("ms"));
             for (const QJsonValue& t : tries) {
                 const QJsonObject o = t.toObject();

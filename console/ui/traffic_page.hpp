@@ -7,6 +7,7 @@
 // and free text. Selecting or double-clicking a row shows its details beside the table, and for
 // an error the gateway made, its explanation from GET /traffic/{request_id}. GUI thread.
 
+#include <QList>
 #include <QString>
 #include <QUrl>
 #include <QWidget>
@@ -18,14 +19,15 @@ class QLineEdit;
 class QPushButton;
 class QTableView;
 class QTextBrowser;
+class QTimer;
+
+#include "console/core/traffic_model.hpp"
 
 namespace portico::console {
 
 class AdminClient;
 class EventStream;
 class TrafficFilterProxy;
-class TrafficModel;
-struct TrafficRecord;
 
 class TrafficPage : public QWidget {
     Q_OBJECT
@@ -61,6 +63,7 @@ private:
     void updateNameFilters();
     void updateStatusLine();
     void onEvent(const QString& name, const QByteArray& data);
+    void flushPending();
     void renderDetails(const TrafficRecord* record, const QJsonObject& explanation,
                        const QString& error);
 
@@ -77,6 +80,10 @@ private:
     QCheckBox* errors_only_;
     QLabel* status_line_;
     EventStream* stream_ = nullptr;
+    // Events are added to the model in batches (every 100 ms), not one insert per event, so a
+    // busy gateway does not flood the view with row insertions.
+    QList<TrafficRecord> pending_;
+    QTimer* flush_timer_;
     QUrl loaded_url_;
     QString shown_request_;
     quint64 generation_ = 0;

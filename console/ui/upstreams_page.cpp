@@ -46,8 +46,8 @@ public:
 
     QVariant data(const QModelIndex& index, int role) const override {
         if (role == Qt::ForegroundRole || role == Qt::BackgroundRole) {
-            const QString health = QIdentityProxyModel::data(index, TargetHealthModel::HealthRole)
-                                       .toString();
+            const QString health =
+                QIdentityProxyModel::data(index, TargetHealthModel::HealthRole).toString();
             const bool health_column = index.column() == TargetHealthModel::HealthColumn;
             if (health == QLatin1String("unhealthy")) {
                 if (role == Qt::BackgroundRole && health_column) {
@@ -105,9 +105,9 @@ UpstreamsPage::UpstreamsPage(AdminClient* client, QWidget* parent)
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
     table_->setWordWrap(false);
     const std::pair<int, int> widths[] = {
-        {TargetHealthModel::TargetColumn, 150},   {TargetHealthModel::AddressColumn, 125},
-        {TargetHealthModel::WeightColumn, 60},    {TargetHealthModel::HealthColumn, 140},
-        {TargetHealthModel::CountersColumn, 240}, {TargetHealthModel::LastProbeColumn, 130},
+        {TargetHealthModel::TargetColumn, 150},      {TargetHealthModel::AddressColumn, 125},
+        {TargetHealthModel::WeightColumn, 60},       {TargetHealthModel::HealthColumn, 140},
+        {TargetHealthModel::CountersColumn, 240},    {TargetHealthModel::LastProbeColumn, 130},
         {TargetHealthModel::LastFailureColumn, 240},
     };
     for (const auto& [column, width] : widths) {
@@ -123,11 +123,13 @@ UpstreamsPage::UpstreamsPage(AdminClient* client, QWidget* parent)
     message_->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
     mark_healthy_ = toolbar_->addAction(tr("Mark healthy"));
-    mark_healthy_->setToolTip(tr("PUT …/healthy: the selected address (or every address of a "
-                                 "target) takes traffic again on this node"));
+    mark_healthy_->setToolTip(
+        tr("PUT …/healthy: the selected address (or every address of a "
+           "target) takes traffic again on this node"));
     mark_unhealthy_ = toolbar_->addAction(tr("Mark unhealthy"));
-    mark_unhealthy_->setToolTip(tr("PUT …/unhealthy: this node stops sending traffic to the "
-                                   "selected address"));
+    mark_unhealthy_->setToolTip(
+        tr("PUT …/unhealthy: this node stops sending traffic to the "
+           "selected address"));
     toolbar_->addSeparator();
     change_weight_ = toolbar_->addAction(tr("Change weight…"));
     add_target_ = toolbar_->addAction(tr("Add target…"));
@@ -221,7 +223,9 @@ UpstreamsPage::UpstreamsPage(AdminClient* client, QWidget* parent)
     updateActions();
 }
 
-void UpstreamsPage::setRefreshInterval(int ms) { timer_->setInterval(ms); }
+void UpstreamsPage::setRefreshInterval(int ms) {
+    timer_->setInterval(ms);
+}
 
 void UpstreamsPage::showEvent(QShowEvent* event) {
     QWidget::showEvent(event);
@@ -276,8 +280,12 @@ void UpstreamsPage::fetchServices() {
 
 void UpstreamsPage::applyList(const AdminResult& result) {
     if (!result.ok()) {
-        showMessage(false, tr("Could not list upstreams: %1").arg(result.error->toString()));
+        showMessage(false, tr("Could not list upstreams: %1. The page retries by itself.")
+                               .arg(result.error->toString()));
         return;
+    }
+    if (message_->text().startsWith(tr("Could not"))) {
+        showMessage(true, QString());  // the gateway answers again
     }
     QStringList names;
     for (const QJsonValue& value : result.body.object().value(QLatin1String("data")).toArray()) {
@@ -301,8 +309,9 @@ void UpstreamsPage::applyList(const AdminResult& result) {
         list_->setCurrentRow(0);
     }
     if (list_->count() == 0) {
-        why_->clear(tr("This gateway has no upstreams. Create one under Upstreams in the entity "
-                       "pages, or with POST /upstreams."));
+        why_->clear(
+            tr("This gateway has no upstreams. Create one under Upstreams in the entity "
+               "pages, or with POST /upstreams."));
     }
 }
 
@@ -405,7 +414,9 @@ void UpstreamsPage::updateActions() {
     add_target_->setEnabled(has_upstream);
 }
 
-QString UpstreamsPage::message() const { return message_->text(); }
+QString UpstreamsPage::message() const {
+    return message_->text();
+}
 
 void UpstreamsPage::showMessage(bool ok, const QString& text) {
     message_->setStyleSheet(ok ? QString() : QStringLiteral("color:#d62728;"));
@@ -522,9 +533,8 @@ void UpstreamsPage::openAddTargetDialog() {
     form->addRow(buttons);
     connect(buttons, &QDialogButtonBox::accepted, dialog, &QDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::reject);
-    connect(dialog, &QDialog::accepted, this, [this, target, weight] {
-        addTarget(target->text().trimmed(), weight->value());
-    });
+    connect(dialog, &QDialog::accepted, this,
+            [this, target, weight] { addTarget(target->text().trimmed(), weight->value()); });
     dialog->open();
 }
 

@@ -5,15 +5,15 @@
 // address) healthy or unhealthy, change a target's weight, add and remove targets.
 //
 // Presenter: polls GET /upstreams, GET /services (which services send traffic to the upstream)
-// and GET /upstreams/{u}/balancer every 1.5 s (one request of each kind in flight at most) while visible or when asked, and feeds
-// the models, which update in place so the selection survives. Writes go through AdminClient;
-// their outcome shows in the page's message line. No nested event loops: dialogs are opened
-// non-modally with open(). GUI thread.
+// and GET /upstreams/{u}/balancer every 1.5 s while visible (one request of each kind in flight
+// at most) or when asked, and feeds the models, which update in place so the selection
+// survives. Writes go through AdminClient; their outcome shows in the page's message line. No
+// nested event loops: dialogs are opened non-modally with open(). GUI thread.
 
 #include <QHash>
 #include <QJsonValue>
-#include <QStringList>
 #include <QString>
+#include <QStringList>
 #include <QWidget>
 
 class QAction;
@@ -108,7 +108,7 @@ private:
     QAction* add_target_;
     QAction* remove_target_;
     QAction* refresh_action_;
-    QString upstream_;         // name (or id) of the chosen upstream
+    QString upstream_;  // name (or id) of the chosen upstream
     bool list_in_flight_ = false;
     bool services_in_flight_ = false;
     bool services_known_ = false;

@@ -67,11 +67,11 @@ void WhyPanel::setDiagnosis(const UpstreamDiagnosis& diagnosis) {
     diagnosis_ = diagnosis;
     verdict_->setText(tr("Why 503? — %1").arg(verdictText(diagnosis.verdict)));
     verdict_->setStyleSheet(verdictStyle(diagnosis.verdict));
-    QString html = QStringLiteral("<p>") + diagnosis.headline.toHtmlEscaped() +
-                   QStringLiteral("</p>");
+    QString html =
+        QStringLiteral("<p>") + diagnosis.headline.toHtmlEscaped() + QStringLiteral("</p>");
     if (!diagnosis.usage.isEmpty()) {
-        html += QStringLiteral("<p><i>") + diagnosis.usage.toHtmlEscaped() +
-                QStringLiteral("</i></p>");
+        html +=
+            QStringLiteral("<p><i>") + diagnosis.usage.toHtmlEscaped() + QStringLiteral("</i></p>");
     }
     if (!diagnosis.reasons.isEmpty()) {
         html += QStringLiteral("<ul style='margin-left:-20px'>");

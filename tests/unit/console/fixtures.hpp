@@ -11,8 +11,8 @@
 namespace portico::test {
 
 inline QJsonObject loadFixture(const QString& name) {
-    QFile file(QStringLiteral(PORTICO_SOURCE_DIR) + QStringLiteral("/tests/unit/console/fixtures/") +
-               name);
+    QFile file(QStringLiteral(PORTICO_SOURCE_DIR) +
+               QStringLiteral("/tests/unit/console/fixtures/") + name);
     if (!file.open(QIODevice::ReadOnly)) {
         qFatal("fixture %s missing", qPrintable(file.fileName()));
     }

@@ -23,7 +23,9 @@ using portico::console::HealthMatrixModel;
 
 namespace {
 
-QByteArray local(quint16 port) { return "127.0.0.1:" + QByteArray::number(port); }
+QByteArray local(quint16 port) {
+    return "127.0.0.1:" + QByteArray::number(port);
+}
 
 QStringList postgresLines() {
     return {"database = postgres",
@@ -52,7 +54,11 @@ private slots:
         QSignalSpy applicable(pages.cluster, &ClusterPage::applicableChanged);
         client.setBaseUrl(QUrl("http://" + local(gateway.adminPort())));
         QVERIFY(status.wait(10000));
-        QCOMPARE(status.last()[0].toJsonObject().value("database").toObject().value("strategy")
+        QCOMPARE(status.last()[0]
+                     .toJsonObject()
+                     .value("database")
+                     .toObject()
+                     .value("strategy")
                      .toString(),
                  QString("sqlite"));
         QVERIFY(!pages.cluster->applicable());
@@ -136,10 +142,8 @@ private slots:
             const auto* m = page.matrixModel();
             for (int row = 0; row < m->rowCount(); ++row) {
                 if (m->index(row, 0).data(HealthMatrixModel::DisagreementRole).toBool() &&
-                    m->index(row, 0).data(HealthMatrixModel::HealthRole).toString() !=
-                        "unknown" &&
-                    m->index(row, 1).data(HealthMatrixModel::HealthRole).toString() !=
-                        "unknown") {
+                    m->index(row, 0).data(HealthMatrixModel::HealthRole).toString() != "unknown" &&
+                    m->index(row, 1).data(HealthMatrixModel::HealthRole).toString() != "unknown") {
                     return m->row(row).address;
                 }
             }

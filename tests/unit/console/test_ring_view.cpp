@@ -40,7 +40,9 @@ bool near(const QColor& a, const QColor& b, int tolerance = 12) {
            std::abs(a.blue() - b.blue()) <= tolerance;
 }
 
-bool reddish(const QColor& c) { return c.red() > 170 && c.green() < 90 && c.blue() < 90; }
+bool reddish(const QColor& c) {
+    return c.red() > 170 && c.green() < 90 && c.blue() < 90;
+}
 
 // How many pixels of the unhealthy red are inside a small box around `centre`.
 int redPixels(const QImage& image, QPointF centre, int half) {
@@ -66,10 +68,10 @@ private slots:
         view.setModel(&model);
         const auto& segments = view.segments();
         QCOMPARE(segments.size(), 4);
-        QVERIFY(segments[0].unhealthy);   // 127.0.0.1:1, passive
-        QVERIFY(segments[1].disabled);    // weight 0
+        QVERIFY(segments[0].unhealthy);  // 127.0.0.1:1, passive
+        QVERIFY(segments[1].disabled);   // weight 0
         QCOMPARE(segments[1].span, 0.0);
-        QVERIFY(segments[2].unhealthy);   // manual
+        QVERIFY(segments[2].unhealthy);  // manual
         QVERIFY(!segments[3].unhealthy);
         // Three arcs of one slot each share the ring.
         QVERIFY(qFuzzyCompare(segments[0].span, 1.0 / 3.0));
@@ -117,8 +119,8 @@ private slots:
                      qPrintable(QString("segment %1").arg(index)));
             const double band = 1.0 + (3.5 / (g.outer - g.inner));  // just outside the arc
             QVERIFY(reddish(pixel(image, view.segmentMidPoint(index, band))));
-            QVERIFY(!near(pixel(image, view.segmentMidPoint(index, 0.2)), segments[index].colour,
-                          4));
+            QVERIFY(
+                !near(pixel(image, view.segmentMidPoint(index, 0.2)), segments[index].colour, 4));
         }
         // No band outside the healthy arc.
         const double band = 1.0 + (3.5 / (g.outer - g.inner));

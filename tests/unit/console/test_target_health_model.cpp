@@ -46,8 +46,7 @@ private slots:
         QVERIFY(cell(model, refused, TargetHealthModel::LastFailureColumn)
                     .endsWith("passive: Connection refused"));
         QCOMPARE(cell(model, refused, TargetHealthModel::LastProbeColumn), QString("–"));
-        QVERIFY(model.index(refused, 0).data(Qt::ToolTipRole).toString().contains(
-            "Last change"));
+        QVERIFY(model.index(refused, 0).data(Qt::ToolTipRole).toString().contains("Last change"));
 
         const int manual = model.rowOfAddress("127.0.0.1:38869");
         QCOMPARE(cell(model, manual, TargetHealthModel::HealthColumn),
@@ -132,8 +131,9 @@ private slots:
                 a.insert("state", "unhealthy");
                 a.insert("last_change", QJsonObject{{"time", 1795721900.0},
                                                     {"source", "passive"},
-                                                    {"cause", "3 passive http failures "
-                                                              "(threshold 3)"}});
+                                                    {"cause",
+                                                     "3 passive http failures "
+                                                     "(threshold 3)"}});
                 addresses[i] = a;
             }
         }

@@ -152,8 +152,7 @@ private slots:
         QCOMPARE(proxy.rowCount(), 2);
         proxy.setStatusClass(4);
         QCOMPARE(proxy.rowCount(), 1);
-        QCOMPARE(proxy.index(0, TrafficModel::PathColumn).data().toString(),
-                 QString("/nothing"));
+        QCOMPARE(proxy.index(0, TrafficModel::PathColumn).data().toString(), QString("/nothing"));
         proxy.setStatusClass(0);
 
         proxy.setGatewayErrorsOnly(true);

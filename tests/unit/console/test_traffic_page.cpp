@@ -1,7 +1,8 @@
 // TrafficPage end to end against a real portico: a request sent through the proxy appears in
 // the live table from the /traffic/stream feed; a 404 (no route) and a 503 (an upstream without
-// targets) show their explanations beside the table; pause buffers and resume shows; the filters
-// narrow the table. With PORTICO_CONSOLE_SCREENSHOTS=<dir> it saves traffic.png there.
+// targets) show their explanations beside the table; a burst arrives whole and batched; pause
+// buffers and resume shows; the filters narrow the table. With PORTICO_CONSOLE_SCREENSHOTS=<dir>
+// it saves traffic.png there.
 
 #include "console/core/admin_client.hpp"
 #include "console/core/event_stream.hpp"
@@ -24,7 +25,9 @@ using portico::console::TrafficPage;
 
 namespace {
 
-QByteArray local(quint16 port) { return "127.0.0.1:" + QByteArray::number(port); }
+QByteArray local(quint16 port) {
+    return "127.0.0.1:" + QByteArray::number(port);
+}
 
 int rowOfPath(const TrafficModel& model, const QString& path) {
     for (int row = 0; row < model.rowCount(); ++row) {
@@ -59,26 +62,26 @@ private:
 
     QByteArray post(const QByteArray& path, const QByteArray& body) {
         auto result = gateway_.admin("POST", path, body);
-        return result.status == 201 ? QByteArray()
-                                    : path + " -> " + QByteArray::number(result.status) + " " +
-                                          result.body;
+        return result.status == 201
+                   ? QByteArray()
+                   : path + " -> " + QByteArray::number(result.status) + " " + result.body;
     }
 
 private slots:
     void initTestCase() {
         QVERIFY(echo_.start());
         QVERIFY2(gateway_.start(), qPrintable(gateway_.output()));
-        QCOMPARE(post("/services", "{\"name\":\"echo\",\"url\":\"http://" + local(echo_.port()) +
-                                       "\"}"),
-                 QByteArray());
+        QCOMPARE(
+            post("/services", "{\"name\":\"echo\",\"url\":\"http://" + local(echo_.port()) + "\"}"),
+            QByteArray());
         QCOMPARE(post("/services/echo/routes", "{\"name\":\"echo\",\"paths\":[\"/echo\"]}"),
                  QByteArray());
         QCOMPARE(post("/upstreams", "{\"name\":\"nowhere\"}"), QByteArray());
         QCOMPARE(post("/services", "{\"name\":\"nowhere\",\"url\":\"http://nowhere\"}"),
                  QByteArray());
-        QCOMPARE(post("/services/nowhere/routes",
-                      "{\"name\":\"nowhere\",\"paths\":[\"/nowhere\"]}"),
-                 QByteArray());
+        QCOMPARE(
+            post("/services/nowhere/routes", "{\"name\":\"nowhere\",\"paths\":[\"/nowhere\"]}"),
+            QByteArray());
         int status = 0;
         for (int i = 0; i < 200 && status != 503; ++i) {
             status = request(gateway_.proxyPort(), "GET", "/nowhere/warmup").status;
@@ -135,16 +138,16 @@ private slots:
         QVERIFY(selectPath(page, "/nowhere/orders"));
         QTRY_VERIFY2(page.details()->toPlainText().contains("upstream 'nowhere' has no targets"),
                      qPrintable(page.details()->toPlainText()));
-        QVERIFY(page.details()->toPlainText().contains(
-            "failure to get a peer from the ring-balancer"));
+        QVERIFY(
+            page.details()->toPlainText().contains("failure to get a peer from the ring-balancer"));
 
         // Filters: 5xx, then free text.
         page.statusFilter()->setCurrentIndex(page.statusFilter()->findData(5));
         QVERIFY(page.table()->model()->rowCount() >= 2);
         for (int row = 0; row < page.table()->model()->rowCount(); ++row) {
-            QCOMPARE(page.table()->model()->index(row, TrafficModel::StatusColumn).data()
-                         .toString(),
-                     QString("503"));
+            QCOMPARE(
+                page.table()->model()->index(row, TrafficModel::StatusColumn).data().toString(),
+                QString("503"));
         }
         page.textFilter()->setText("ORDERS");
         QCOMPARE(page.table()->model()->rowCount(), 1);
@@ -169,9 +172,28 @@ private slots:
         page.textFilter()->clear();
         page.statusFilter()->setCurrentIndex(0);
         for (int row = 0; row < page.table()->model()->rowCount(); ++row) {
-            QVERIFY(page.table()->model()->index(row, 0).data(TrafficModel::GatewayErrorRole)
-                        .toBool());
+            QVERIFY(
+                page.table()->model()->index(row, 0).data(TrafficModel::GatewayErrorRole).toBool());
         }
+    }
+
+    void aBurstArrivesWhole() {
+        TrafficPage page(&client_);
+        QSignalSpy opened(&page, &TrafficPage::streamOpened);
+        page.show();
+        QVERIFY(opened.wait(10000));
+        const int before = page.model()->rowCount();
+        QSignalSpy inserted(page.model(), &QAbstractItemModel::rowsInserted);
+        for (int i = 0; i < 300; ++i) {
+            QCOMPARE(
+                request(gateway_.proxyPort(), "GET", "/echo/burst/" + QByteArray::number(i)).status,
+                200);
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(page.model()->rowCount(), before + 300, 10000);
+        // Batched: far fewer insertions than requests.
+        QVERIFY2(inserted.count() < 300, qPrintable(QString::number(inserted.count())));
+        QCOMPARE(page.model()->record(0).path, QString("/echo/burst/299"));
+        QCOMPARE(page.model()->record(299).path, QString("/echo/burst/0"));
     }
 
     void pauseAndResume() {

@@ -49,8 +49,9 @@ private slots:
         QVERIFY2(d.headline.contains("serves traffic with 2 addresses"), qPrintable(d.headline));
         QVERIFY2(d.headline.contains("1 target whose name did not resolve"),
                  qPrintable(d.headline));
-        QVERIFY2(anyContains(d.reasons, "Target nonexistent.invalid:80 has no address: DNS "
-                                        "resolution failed: domain name not found"),
+        QVERIFY2(anyContains(d.reasons,
+                             "Target nonexistent.invalid:80 has no address: DNS "
+                             "resolution failed: domain name not found"),
                  qPrintable(d.reasons.join('\n')));
     }
 

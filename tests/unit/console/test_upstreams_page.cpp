@@ -30,13 +30,15 @@ using portico::console::UpstreamsPage;
 
 namespace {
 
-QByteArray local(quint16 port) { return "127.0.0.1:" + QByteArray::number(port); }
+QByteArray local(quint16 port) {
+    return "127.0.0.1:" + QByteArray::number(port);
+}
 
 QString health(UpstreamsPage& page, const QString& address) {
     const int row = page.healthModel()->rowOfAddress(address);
-    return row < 0 ? QString("(missing)")
-                   : page.healthModel()->index(row, 0).data(TargetHealthModel::HealthRole)
-                         .toString();
+    return row < 0
+               ? QString("(missing)")
+               : page.healthModel()->index(row, 0).data(TargetHealthModel::HealthRole).toString();
 }
 
 const portico::console::RingView::Segment* segment(UpstreamsPage& page, const QString& key) {
@@ -61,9 +63,9 @@ private:
 
     QByteArray post(const QByteArray& path, const QByteArray& body) {
         auto result = gateway_.admin("POST", path, body);
-        return result.status == 201 ? QByteArray()
-                                    : path + " -> " + QByteArray::number(result.status) + " " +
-                                          result.body;
+        return result.status == 201
+                   ? QByteArray()
+                   : path + " -> " + QByteArray::number(result.status) + " " + result.body;
     }
 
 private slots:
@@ -71,8 +73,9 @@ private slots:
         QVERIFY(echo_a_.start());
         QVERIFY(echo_b_.start());
         QVERIFY2(gateway_.start(), qPrintable(gateway_.output()));
-        QCOMPARE(post("/upstreams", "{\"name\":\"shop\",\"healthchecks\":{\"passive\":"
-                                    "{\"unhealthy\":{\"http_failures\":3,\"tcp_failures\":2}}}}"),
+        QCOMPARE(post("/upstreams",
+                      "{\"name\":\"shop\",\"healthchecks\":{\"passive\":"
+                      "{\"unhealthy\":{\"http_failures\":3,\"tcp_failures\":2}}}}"),
                  QByteArray());
         QCOMPARE(post("/upstreams/shop/targets",
                       "{\"target\":\"" + local(echo_a_.port()) + "\",\"weight\":100}"),
@@ -253,9 +256,9 @@ private slots:
         window.showPage(pages.upstreams);
         pages.upstreams->setRefreshInterval(300);
         QTRY_VERIFY_WITH_TIMEOUT(pages.upstreams->selectUpstream("orders"), 10000);
-        QTRY_VERIFY_WITH_TIMEOUT(pages.upstreams->healthModel()->rowOfAddress(
-                                     QString::fromLatin1(local(dead))) >= 0,
-                                 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            pages.upstreams->healthModel()->rowOfAddress(QString::fromLatin1(local(dead))) >= 0,
+            10000);
         const QString dead_address = QString::fromLatin1(local(dead));
         QTRY_COMPARE_WITH_TIMEOUT(health(*pages.upstreams, dead_address), QString("unhealthy"),
                                   15000);
@@ -294,8 +297,7 @@ private slots:
         page.setRefreshInterval(300);
         page.show();
         QTRY_VERIFY_WITH_TIMEOUT(page.selectUpstream("lonely"), 10000);
-        QTRY_VERIFY_WITH_TIMEOUT(page.whyPanel()->plainText().contains("it has no targets"),
-                                 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(page.whyPanel()->plainText().contains("it has no targets"), 10000);
         QTRY_VERIFY(page.whyPanel()->plainText().contains("No service has host 'lonely'"));
         QCOMPARE(page.ringView()->segments().size(), 0);
     }
