@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
     window.fileMenu()->addSeparator();
     window.fileMenu()->addAction(quit_action);
 
+    window.restoreCurrentPage();
     window.show();
     if (parser.isSet(connect_option)) {
         QUrl url = ConnectionDialog::parseUrl(parser.value(connect_option));

@@ -4,8 +4,29 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSet>
+#include <QSslCertificate>
 
 namespace portico::console {
+
+namespace {
+
+// "CN=api.example.com, expires 2027-01-31" for a PEM certificate.
+QString describeCertificate(const QString& pem) {
+    const auto certificates = QSslCertificate::fromData(pem.toUtf8(), QSsl::Pem);
+    if (certificates.isEmpty()) {
+        return pem.left(40) + QStringLiteral("…");
+    }
+    const QSslCertificate& certificate = certificates.first();
+    QStringList names = certificate.subjectInfo(QSslCertificate::CommonName);
+    QString name = names.isEmpty() ? certificate.subjectDisplayName() : names.join(", ");
+    QString expiry = certificate.expiryDate().toString(QStringLiteral("yyyy-MM-dd"));
+    bool expired = certificate.expiryDate() < QDateTime::currentDateTimeUtc();
+    return EntityTableModel::tr("CN=%1, %2 %3")
+        .arg(name, expired ? EntityTableModel::tr("expired") : EntityTableModel::tr("expires"),
+             expiry);
+}
+
+}  // namespace
 
 EntityTableModel::EntityTableModel(const QList<Column>& columns, QObject* parent)
     : QAbstractTableModel(parent), columns_(columns) {}
@@ -43,8 +64,11 @@ QString EntityTableModel::displayText(const QJsonValue& value, const QString& ke
         }
         return QString::number(value.toDouble(), 'g', 15);
     case QJsonValue::String:
-        if (key == "cert" || key == "key") {
-            return value.toString().left(40) + QStringLiteral("…");
+        if (key == "cert") {
+            return describeCertificate(value.toString());
+        }
+        if (key == "key") {
+            return tr("(private key)");
         }
         return value.toString();
     case QJsonValue::Array: {

@@ -16,6 +16,14 @@ namespace portico::console {
 
 namespace {
 
+// PEM certificates and keys: long text on several lines.
+bool isMultilineText(const SchemaField& field) {
+    return field.type == "string" &&
+           (field.name == "cert" || field.name == "key" || field.name == "cert_alt" ||
+            field.name == "key_alt" || field.name == "rsa_public_key" ||
+            field.description.contains("PEM"));
+}
+
 bool isJsonEditor(const SchemaField& field) {
     return field.type == "record" || field.type == "map" || field.type == "any" ||
            field.type == "json" || (field.isList() && (field.element_type == "record" ||
@@ -145,6 +153,13 @@ QWidget* EntityForm::makeEditor(const SchemaField& field) {
         box->addItems(field.one_of);
         return box;
     }
+    if (isMultilineText(field)) {
+        auto* edit = new QPlainTextEdit;
+        edit->setTabChangesFocus(true);
+        edit->setPlaceholderText(tr("-----BEGIN ...-----"));
+        edit->setMaximumHeight(110);
+        return edit;
+    }
     if (isJsonEditor(field)) {
         auto* edit = new QPlainTextEdit;
         edit->setTabChangesFocus(true);
@@ -255,6 +270,9 @@ QJsonValue EntityForm::editorValue(const SchemaField& field, bool* ok) const {
         QString text = edit->toPlainText().trimmed();
         if (text.isEmpty()) {
             return QJsonValue(QJsonValue::Null);
+        }
+        if (isMultilineText(field)) {
+            return edit->toPlainText();
         }
         QJsonParseError error;
         QJsonDocument document = QJsonDocument::fromJson(text.toUtf8(), &error);

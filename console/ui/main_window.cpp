@@ -195,6 +195,13 @@ QWidget* MainWindow::pageByTitle(const QString& title) const {
     return nullptr;
 }
 
+void MainWindow::restoreCurrentPage() {
+    int index = QSettings().value("ui/page", 0).toInt();
+    if (index >= 0 && index < stack_->count()) {
+        showPage(stack_->widget(index));
+    }
+}
+
 int MainWindow::pageCount() const {
     return stack_->count();
 }

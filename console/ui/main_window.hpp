@@ -35,6 +35,8 @@ public:
     QWidget* currentPage() const;
     QWidget* pageByTitle(const QString& title) const;
     int pageCount() const;
+    // Shows the page that was current when the window last closed (call after adding pages).
+    void restoreCurrentPage();
 
     // The banner shown while the gateway is lost (exposed for tests).
     QFrame* lostBanner() const { return banner_; }

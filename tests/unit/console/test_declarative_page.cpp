@@ -14,6 +14,7 @@
 #include "console/ui/main_window.hpp"
 #include "tests/integration/harness.hpp"
 
+#include <QAbstractItemModelTester>
 #include <QFile>
 #include <QJsonArray>
 #include <QLabel>
@@ -77,6 +78,8 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(client.state(), AdminClient::State::Connected, 5000);
         DeclarativePage* page = pages.declarative;
         window.showPage(page);
+        QAbstractItemModelTester proxy_tester(page->diffProxy(),
+                                              QAbstractItemModelTester::FailureReportingMode::QtTest);
         QVERIFY(!page->sync()->dbless());
 
         QSignalSpy ready(page, &DeclarativePage::diffReady);

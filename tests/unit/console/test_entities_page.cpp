@@ -12,6 +12,7 @@
 #include "console/ui/main_window.hpp"
 #include "tests/integration/harness.hpp"
 
+#include <QAbstractItemModelTester>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QJsonArray>
@@ -51,6 +52,7 @@ private:
     AdminClient client_;
     std::unique_ptr<MainWindow> window_;
     ConsolePages pages_;
+    std::vector<std::unique_ptr<QAbstractItemModelTester>> testers_;
 
     // Opens the page's New form by clicking its button; waits for the schema and the dialog.
     EntityFormDialog* clickNew(EntitiesPage* page) {
@@ -68,6 +70,10 @@ private slots:
         QVERIFY2(gateway_.start(), qPrintable(gateway_.output()));
         window_ = std::make_unique<MainWindow>(&client_);
         pages_ = addConsolePages(window_.get(), &client_);
+        for (EntitiesPage* page : {pages_.services, pages_.routes}) {
+            testers_.push_back(std::make_unique<QAbstractItemModelTester>(
+                page->proxy(), QAbstractItemModelTester::FailureReportingMode::QtTest));
+        }
         window_->resize(1280, 800);
         window_->show();
         client_.setBaseUrl(QUrl(QStringLiteral("http://127.0.0.1:%1").arg(gateway_.adminPort())));

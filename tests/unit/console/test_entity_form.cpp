@@ -163,6 +163,18 @@ private slots:
         QVERIFY(form.generalError()->isHidden());
     }
 
+    void pemFieldsAreMultiline() {
+        QJsonArray fields;
+        fields << field("cert", {{"type", "string"}, {"required", true}});
+        EntityForm form(parseSchemaFields(QJsonObject{{"fields", fields}}));
+        auto* cert = qobject_cast<QPlainTextEdit*>(form.editor("cert"));
+        QVERIFY(cert != nullptr);
+        cert->setPlainText("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+        QCOMPARE(form.value().value("cert").toString(),
+                 QString("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"));
+        QVERIFY(form.valid());
+    }
+
     void fixedValues() {
         EntityForm form(parseSchemaFields(schema()));
         form.setFixedValue("service", QJsonObject{{"id", "s9"}});

@@ -18,6 +18,20 @@ QJsonObject service(const QString& id, const QString& name, int port) {
                        {"tags", QJsonArray{"a", "b"}}, {"enabled", true}};
 }
 
+// Self-signed, CN=api.example.test, valid until 2126.
+const char* const kCertificate =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBjTCCATOgAwIBAgIUWgAj5HSfHFg05dc/8kJtNzhHC0owCgYIKoZIzj0EAwIw\n"
+    "GzEZMBcGA1UEAwwQYXBpLmV4YW1wbGUudGVzdDAgFw0yNjExMjYyMDA2NDlaGA8y\n"
+    "MTI2MTEwMjIwMDY0OVowGzEZMBcGA1UEAwwQYXBpLmV4YW1wbGUudGVzdDBZMBMG\n"
+    "ByqGSM49AgEGCCqGSM49AwEHA0IABKfqM+q86qMUBVDya1MmOM+vM8ds67XpLbU/\n"
+    "b7V48U8uINQTxGIgtS5luZygva889pG+lBSpIR4k1AXyKTIMKxijUzBRMB0GA1Ud\n"
+    "DgQWBBQ9n4XgQuLKcDTRKCGHamjIyJn9tjAfBgNVHSMEGDAWgBQ9n4XgQuLKcDTR\n"
+    "KCGHamjIyJn9tjAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIGp1\n"
+    "NNBPE5TI8k48NcUIA+1cCWs2sGvFtbN7yvjkMLg3AiEA90IwQRA/KESFh09kE8Cd\n"
+    "wKANo6IaLRP+OW72VP8MFF4=\n"
+    "-----END CERTIFICATE-----\n";
+
 QList<EntityTableModel::Column> columns() {
     return {{"Name", "name"}, {"Port", "port"}, {"Tags", "tags"}, {"Enabled", "enabled"},
             {"Service", "service"}};
@@ -107,6 +121,17 @@ private slots:
         model.setEntities({service("1", "zeta", 80), service("2", "alpine", 9000)});
         QCOMPARE(proxy.rowCount(), 1);
         QCOMPARE(proxy.index(0, 0).data().toString(), QString("alpine"));
+    }
+
+    void certificatesBySubjectAndExpiry() {
+        EntityTableModel model({{"Certificate", "cert"}, {"Key", "key"}});
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setEntities({QJsonObject{{"id", "c1"}, {"cert", kCertificate}, {"key", "secret"}},
+                           QJsonObject{{"id", "c2"}, {"cert", "not a certificate at all"}}});
+        QCOMPARE(model.index(0, 0).data().toString(),
+                 QString("CN=api.example.test, expires 2126-11-02"));
+        QCOMPARE(model.index(0, 1).data().toString(), QString("(private key)"));
+        QVERIFY(model.index(1, 0).data().toString().startsWith("not a certificate"));
     }
 
     void timestampsAndNulls() {
