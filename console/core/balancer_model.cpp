@@ -161,17 +161,27 @@ void BalancerModel::clear() {
     view_ = {};
 }
 
+bool BalancerModel::sharesByWeight() const {
+    // Least-connections and latency hold one slot per address: their picks follow the weights
+    // (connections or latency divided by weight), so the weights are the honest picture.
+    return view_.algorithm == QLatin1String("least-connections") ||
+           view_.algorithm == QLatin1String("latency");
+}
+
 void BalancerModel::recomputeShares() {
+    const bool by_weight = sharesByWeight();
+    auto share = [by_weight](const BalancerAddress& a) {
+        return qMax<qint64>(0, by_weight ? a.weight : a.slot_count);
+    };
     qint64 total = 0;
     for (const BalancerAddress& a : rows_) {
-        total += qMax<qint64>(0, a.slot_count);
+        total += share(a);
     }
     start_.resize(rows_.size());
     span_.resize(rows_.size());
     double at = 0;
     for (qsizetype i = 0; i < rows_.size(); ++i) {
-        double span =
-            total > 0 ? double(qMax<qint64>(0, rows_[i].slot_count)) / double(total) : 0.0;
+        double span = total > 0 ? double(share(rows_[i])) / double(total) : 0.0;
         start_[i] = at;
         span_[i] = span;
         at += span;

@@ -132,10 +132,12 @@ public:
     const BalancerView& view() const { return view_; }
 
     // The ring share of row `row`; every row covers [start, start + span). Addresses hold the
-    // ring in proportion to their slots; when no address has slots (an upstream whose every
-    // target has weight 0), nobody holds any and every span is 0.
+    // ring in proportion to their slots (round-robin wheel, consistent-hashing continuum), or
+    // to their weights under least-connections and latency, where every address has one slot;
+    // when nothing has a share (every target with weight 0), every span is 0.
     double startFraction(int row) const;
     double spanFraction(int row) const;
+    bool sharesByWeight() const;
     const BalancerAddress& address(int row) const { return rows_.at(row); }
     int rowOfKey(const QString& key) const;
 

@@ -459,8 +459,11 @@ void RingView::paintEvent(QPaintEvent*) {
         p.setPen(palette().placeholderText().color());
         p.drawText(QRectF(g.legend.left(), ly, g.legend.width(), row_h),
                    Qt::AlignVCenter | Qt::AlignLeft,
-                   fm.elidedText(tr("red hatch, band and cross: unhealthy · arc: share "
-                                    "of the slots"),
+                   fm.elidedText(model_ && model_->sharesByWeight()
+                                     ? tr("red hatch, band and cross: unhealthy · arc: share "
+                                          "of the weight")
+                                     : tr("red hatch, band and cross: unhealthy · arc: share "
+                                          "of the slots"),
                                  Qt::ElideRight, g.legend.width()));
     }
 }

@@ -70,6 +70,28 @@ private slots:
         QVERIFY(second.data(BalancerModel::TargetIndexRole).toInt() >= 0);
     }
 
+    void leastConnectionsSharesByWeight() {
+        QJsonObject json = loadFixture("balancer_healthy.json");
+        json.insert("algorithm", "least-connections");
+        QJsonArray addresses = json.value("addresses").toArray();
+        for (qsizetype i = 0; i < addresses.size(); ++i) {
+            QJsonObject a = addresses[i].toObject();
+            a.insert("slots", 1);
+            a.insert("active_connections", 3 + i);
+            addresses[i] = a;
+        }
+        json.insert("addresses", addresses);
+        BalancerModel model;
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setView(BalancerView::fromJson(json));
+        QVERIFY(model.sharesByWeight());
+        // Weights 50 and 100, one slot each: the ring follows the weights.
+        QVERIFY(qFuzzyCompare(model.spanFraction(0), 1.0 / 3.0));
+        QVERIFY(qFuzzyCompare(model.spanFraction(1), 2.0 / 3.0));
+        QCOMPARE(model.index(1).data(BalancerModel::ActiveConnectionsRole).toLongLong(), 4);
+    }
+
     void weightZeroHoldsNoShare() {
         BalancerModel model;
         QAbstractItemModelTester tester(&model,
