@@ -251,6 +251,8 @@ private slots:
         portico::console::MainWindow window(&client);
         const auto pages = portico::console::addConsolePages(&window, &client);
         window.resize(1440, 860);
+        // PORTICO_CONSOLE_DARK=1: the same picture on the dark palette (to check colours).
+        window.setDarkTheme(qEnvironmentVariableIsSet("PORTICO_CONSOLE_DARK"));
         window.show();
         client.setBaseUrl(QUrl("http://" + local(gateway_.adminPort())));
         window.showPage(pages.upstreams);
