@@ -2,6 +2,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QCompleter>
 #include <QDoubleValidator>
 #include <QFormLayout>
 #include <QJsonArray>
@@ -340,6 +341,17 @@ void EntityForm::setReferenceChoices(const QString& field,
     } else {
         combo->setEditText(wanted.isEmpty() ? current : wanted);
     }
+}
+
+void EntityForm::setCompletions(const QString& field, const QStringList& words) {
+    auto* line = qobject_cast<QLineEdit*>(editors_.value(field));
+    if (line == nullptr) {
+        return;
+    }
+    auto* completer = new QCompleter(words, line);
+    completer->setCaseSensitivity(Qt::CaseInsensitive);
+    completer->setFilterMode(Qt::MatchContains);
+    line->setCompleter(completer);
 }
 
 void EntityForm::setFixedValue(const QString& field, const QJsonValue& value) {

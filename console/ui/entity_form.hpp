@@ -24,6 +24,8 @@ public:
     void setEntity(const QJsonObject& entity);
     // Choices for a reference field: display name -> id (e.g. services for a route).
     void setReferenceChoices(const QString& field, const QList<QPair<QString, QString>>& choices);
+    // Suggestions for a text field as the user types (e.g. plugin names).
+    void setCompletions(const QString& field, const QStringList& words);
     // Fields that are fixed by the context (e.g. a route's service when created under it).
     void setFixedValue(const QString& field, const QJsonValue& value);
 

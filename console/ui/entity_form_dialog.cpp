@@ -55,6 +55,19 @@ EntityFormDialog::EntityFormDialog(AdminClient* client, const QString& collectio
 }
 
 void EntityFormDialog::loadReferenceChoices() {
+    if (collection_ == "plugins") {
+        // The plugins this gateway knows, offered as the name is typed.
+        client_->get("/", this, [this](const AdminResult& result) {
+            QJsonObject available = result.body.object()
+                                        .value("plugins")
+                                        .toObject()
+                                        .value("available_on_server")
+                                        .toObject();
+            if (!available.isEmpty()) {
+                form_->setCompletions("name", available.keys());
+            }
+        });
+    }
     for (const auto& field : form_->fields()) {
         if (field.type != "foreign" || field.reference.isEmpty()) {
             continue;

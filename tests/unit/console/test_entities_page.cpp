@@ -14,6 +14,7 @@
 
 #include <QAbstractItemModelTester>
 #include <QComboBox>
+#include <QCompleter>
 #include <QDialogButtonBox>
 #include <QJsonArray>
 #include <QLabel>
@@ -149,6 +150,44 @@ private slots:
         int row = model->rowOfId(route.json().value("id").toString());
         QTRY_COMPARE_WITH_TIMEOUT(model->index(row, 1).data().toString(), QString("orders-svc"),
                                   5000);
+    }
+
+    void consumerAndPluginByClicking() {
+        EntityFormDialog* dialog = clickNew(pages_.consumers);
+        QVERIFY(dialog != nullptr);
+        QTest::keyClicks(lineEdit(dialog->form(), "username"), "alice");
+        QTest::keyClicks(lineEdit(dialog->form(), "tags"), "team-a, beta");
+        QTest::mouseClick(dialog->saveButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(pages_.consumers->openDialog() == nullptr, 5000);
+        auto consumer = gateway_.admin("GET", "/consumers/alice");
+        QCOMPARE(consumer.status, 200);
+        QCOMPARE(consumer.json().value("tags").toArray().size(), 2);
+
+        dialog = clickNew(pages_.plugins);
+        QVERIFY(dialog != nullptr);
+        EntityForm* form = dialog->form();
+        QLineEdit* name = lineEdit(form, "name");
+        QTRY_VERIFY_WITH_TIMEOUT(name->completer() != nullptr, 5000);  // plugin names offered
+        QTest::keyClicks(name, "rate-limiting");
+        auto* service = qobject_cast<QComboBox*>(form->editor("service"));
+        QTRY_VERIFY_WITH_TIMEOUT(service->findText("orders-svc") > 0, 5000);
+        service->setCurrentIndex(service->findText("orders-svc"));
+        auto* config = qobject_cast<QPlainTextEdit*>(form->editor("config"));
+        QVERIFY(config != nullptr);
+        config->setPlainText("{\"minute\": 5}");
+        QTest::mouseClick(dialog->saveButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(pages_.plugins->openDialog() == nullptr, 5000);
+        auto plugins = gateway_.admin("GET", "/services/orders-svc/plugins").json();
+        QCOMPARE(plugins.value("data").toArray().size(), 1);
+        QJsonObject plugin = plugins.value("data").toArray().first().toObject();
+        QCOMPARE(plugin.value("name").toString(), QString("rate-limiting"));
+        QCOMPARE(plugin.value("config").toObject().value("minute").toInt(), 5);
+        // The plugins table names its service.
+        EntityTableModel* model = pages_.plugins->model();
+        QTRY_VERIFY_WITH_TIMEOUT(model->rowOfId(plugin.value("id").toString()) >= 0, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            model->index(model->rowOfId(plugin.value("id").toString()), 2).data().toString(),
+            QString("orders-svc"), 5000);
     }
 
     void unknownProtocolIsRefused() {
