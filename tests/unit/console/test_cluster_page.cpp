@@ -54,13 +54,14 @@ private slots:
         QSignalSpy applicable(pages.cluster, &ClusterPage::applicableChanged);
         client.setBaseUrl(QUrl("http://" + local(gateway.adminPort())));
         QVERIFY(status.wait(10000));
-        QCOMPARE(status.last()[0]
-                     .toJsonObject()
-                     .value("database")
-                     .toObject()
-                     .value("strategy")
-                     .toString(),
-                 QString("sqlite"));
+        // "sqlite" (or no strategy at all from a gateway older than database.strategy).
+        const QString strategy = status.last()[0]
+                                     .toJsonObject()
+                                     .value("database")
+                                     .toObject()
+                                     .value("strategy")
+                                     .toString();
+        QVERIFY2(strategy != "postgres", qPrintable(strategy));
         QVERIFY(!pages.cluster->applicable());
         QCOMPARE(applicable.count(), 0);
         QVERIFY(pages.cluster->note().contains("does not run on PostgreSQL"));
