@@ -66,6 +66,7 @@ QString healthWord(const RingView::Segment& s) {
 }  // namespace
 
 RingView::RingView(QWidget* parent) : QWidget(parent) {
+    setAccessibleName(tr("Balancer ring"));
     setMouseTracking(true);
     setAttribute(Qt::WA_OpaquePaintEvent);
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
@@ -127,6 +128,16 @@ void RingView::rebuild() {
             segments_.append(s);
         }
     }
+    // What the picture says, for screen readers.
+    QStringList description;
+    for (const Segment& s : segments_) {
+        description << tr("%1 (target %2): %3, weight %4, %5% of the ring")
+                           .arg(s.endpoint, s.target, healthWord(s))
+                           .arg(s.weight)
+                           .arg(s.span * 100.0, 0, 'f', 0);
+    }
+    setAccessibleDescription(description.isEmpty() ? tr("No address in the balancer")
+                                                   : description.join(QStringLiteral("; ")));
     update();
 }
 

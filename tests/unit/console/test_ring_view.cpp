@@ -82,6 +82,9 @@ private slots:
         for (const auto& s : segments) {
             QVERIFY(!reddish(s.colour));
         }
+        QVERIFY(
+            view.accessibleDescription().contains("127.0.0.1:1 (target 127.0.0.1:1): "
+                                                  "UNHEALTHY, weight 100, 33% of the ring"));
         // Colours stay with their target across refreshes.
         const QColor before = segments[3].colour;
         model.setView(BalancerView::fromJson(loadFixture("balancer_degraded.json")));
