@@ -9,6 +9,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QVBoxLayout>
 
 namespace portico::console {
@@ -84,7 +85,9 @@ QUrl ConnectionDialog::parseUrl(const QString& text) {
     if (trimmed.isEmpty()) {
         return {};
     }
-    if (!trimmed.contains("://")) {
+    // "localhost:8001" is a host and port; "ftp:/x" or "file:..." name another scheme.
+    static const QRegularExpression scheme("^[A-Za-z][A-Za-z0-9+.-]*:(?![0-9])");
+    if (!scheme.match(trimmed).hasMatch()) {
         trimmed = "http://" + trimmed;
     }
     QUrl url(trimmed, QUrl::StrictMode);

@@ -95,6 +95,10 @@ private slots:
         QCOMPARE(dialog.url(), QUrl("http://localhost:9001"));
         dialog.urlBox()->setEditText("ftp://x");
         QVERIFY(!dialog.connectButton()->isEnabled());
+        QVERIFY(ConnectionDialog::parseUrl("ftp:/x").isEmpty());
+        QVERIFY(ConnectionDialog::parseUrl("http://").isEmpty());
+        QCOMPARE(ConnectionDialog::parseUrl(" https://gw.example:8444 "),
+                 QUrl("https://gw.example:8444"));
         dialog.urlBox()->setEditText("http://127.0.0.1:8001");
         screenshot(&dialog, "connection-dialog.png");
         QSignalSpy accepted(&dialog, &QDialog::accepted);
