@@ -3,6 +3,7 @@
 #include "console/core/admin_client.hpp"
 #include "console/ui/entity_form_dialog.hpp"
 
+#include <QAction>
 #include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -94,6 +95,18 @@ EntitiesPage::EntitiesPage(AdminClient* client, const EntityPageSpec& spec, QWid
     connect(delete_button_, &QPushButton::clicked, this, &EntitiesPage::deleteSelected);
     connect(refresh_button, &QPushButton::clicked, this, &EntitiesPage::refresh);
     connect(view_, &QTableView::doubleClicked, this, &EntitiesPage::editSelected);
+    // Page-local shortcuts: Ctrl+N new, Enter edit, Delete delete, Ctrl+F filter.
+    auto addShortcut = [this](const QKeySequence& keys, auto slot) {
+        auto* action = new QAction(this);
+        action->setShortcut(keys);
+        action->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+        connect(action, &QAction::triggered, this, slot);
+        addAction(action);
+    };
+    addShortcut(QKeySequence::New, &EntitiesPage::createEntity);
+    addShortcut(QKeySequence(Qt::Key_Return), &EntitiesPage::editSelected);
+    addShortcut(QKeySequence::Delete, &EntitiesPage::deleteSelected);
+    addShortcut(QKeySequence::Find, [this] { filter_->setFocus(); filter_->selectAll(); });
     connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &EntitiesPage::showSelection);
     connect(model_, &QAbstractItemModel::dataChanged, this, &EntitiesPage::showSelection);

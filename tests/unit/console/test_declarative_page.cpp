@@ -157,6 +157,35 @@ private slots:
         QCOMPARE(round_trip.count(DiffEntry::Kind::Removed), 1);  // legacy
     }
 
+    void importsUpstreamsAndTargets() {
+        PorticoProcess gateway;
+        QVERIFY2(gateway.start(), qPrintable(gateway.output()));
+        AdminClient client;
+        DeclarativePage page(&client);
+        client.setBaseUrl(QUrl(QStringLiteral("http://127.0.0.1:%1").arg(gateway.adminPort())));
+        QTRY_COMPARE_WITH_TIMEOUT(client.state(), AdminClient::State::Connected, 5000);
+        QSignalSpy ready(&page, &DeclarativePage::diffReady);
+        QVERIFY(page.openFile(QStringLiteral(PORTICO_FIXTURES_DIR) +
+                              "/04-blue-green-weighted-upstream.yml"));
+        QVERIFY(ready.wait(10000));
+        int added = page.diffModel()->diff().count(DiffEntry::Kind::Added);
+        QVERIFY(added >= 5);  // service, route, upstream, three targets
+        QSignalSpy applied(&page, &DeclarativePage::applied);
+        QSignalSpy failed(&page, &DeclarativePage::failed);
+        page.apply();
+        QVERIFY(applied.wait(20000));
+        QCOMPARE(failed.count(), 0);
+        QVERIFY(ready.wait(10000));
+        const ConfigDiff& after = page.diffModel()->diff();
+        QCOMPARE(after.count(DiffEntry::Kind::Unchanged), after.entries.size());
+        auto upstream = gateway.admin("GET", "/upstreams").json().value("data").toArray();
+        QCOMPARE(upstream.size(), 1);
+        QByteArray id = upstream.first().toObject().value("id").toString().toUtf8();
+        QCOMPARE(gateway.admin("GET", "/upstreams/" + id + "/targets").json().value("data")
+                     .toArray().size(),
+                 3);
+    }
+
     void refusedFileShowsErrors() {
         AdminClient client;
         DeclarativePage page(&client);

@@ -242,7 +242,11 @@ private slots:
         int row = page->model()->rowOfId(
             gateway_.admin("GET", "/services/billing-svc").json().value("id").toString());
         page->view()->selectRow(page->proxy()->mapFromSource(page->model()->index(row, 0)).row());
-        page->deleteSelected();
+        // The Delete key asks too.
+        window_->activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(window_.get()));
+        page->view()->setFocus();
+        QTest::keyClick(page->view(), Qt::Key_Delete);
         QMessageBox* box = nullptr;
         QTRY_VERIFY_WITH_TIMEOUT((box = page->findChild<QMessageBox*>()) != nullptr, 2000);
         QTest::mouseClick(box->button(QMessageBox::Yes), Qt::LeftButton);
