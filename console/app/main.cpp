@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
         "Without options it opens the connection dialog.");
     parser.addHelpOption();
     parser.addVersionOption();
-    QCommandLineOption connect_option(
-        QStringList{"c", "connect"}, "Connect to the gateway whose Admin API is at <url>.", "url");
+    QCommandLineOption connect_option(QStringList{"c", "connect"},
+                                      "Connect to the gateway whose Admin API is at <url>.", "url");
     QCommandLineOption local_option(
         "start-local",
         "Start the bundled portico (next to this program, PORTICO_BINARY or PATH) on 127.0.0.1 "

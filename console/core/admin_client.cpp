@@ -59,7 +59,9 @@ QString ApiError::toString() const {
 }
 
 AdminClient::AdminClient(QObject* parent)
-    : QObject(parent), network_(new QNetworkAccessManager(this)), heartbeat_timer_(new QTimer(this)) {
+    : QObject(parent),
+      network_(new QNetworkAccessManager(this)),
+      heartbeat_timer_(new QTimer(this)) {
     heartbeat_timer_->setInterval(2000);
     connect(heartbeat_timer_, &QTimer::timeout, this, &AdminClient::heartbeat);
 }
@@ -105,14 +107,14 @@ void AdminClient::setFailuresBeforeLost(int failures) {
 
 QString AdminClient::stateName(State state) {
     switch (state) {
-    case State::Disconnected:
-        return QStringLiteral("Disconnected");
-    case State::Connecting:
-        return QStringLiteral("Connecting");
-    case State::Connected:
-        return QStringLiteral("Connected");
-    case State::Lost:
-        return QStringLiteral("Connection lost");
+        case State::Disconnected:
+            return QStringLiteral("Disconnected");
+        case State::Connecting:
+            return QStringLiteral("Connecting");
+        case State::Connected:
+            return QStringLiteral("Connected");
+        case State::Lost:
+            return QStringLiteral("Connection lost");
     }
     return {};
 }
@@ -190,7 +192,8 @@ void AdminClient::request(const QByteArray& method, const QString& path, const Q
                 reply->deleteLater();
                 AdminResult result = resultFrom(reply);
                 if (result.error) {
-                    qCDebug(lcAdminClient) << method << path << "failed:" << result.error->toString();
+                    qCDebug(lcAdminClient)
+                        << method << path << "failed:" << result.error->toString();
                 }
                 if (has_context && !guard) {
                     return;

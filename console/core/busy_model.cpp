@@ -20,16 +20,16 @@ QVariant BusyModel::data(const QModelIndex& index, int role) const {
     const BusyRow& row = rows_.at(index.row());
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case Name:
-            return row.name;
-        case Requests:
-            return QString::number(row.requests, 'f', 0);
-        case Rate:
-            return QString::number(row.rate, 'f', 1);
-        case Errors:
-            return QString::number(row.errors, 'f', 0);
-        default:
-            return {};
+            case Name:
+                return row.name;
+            case Requests:
+                return QString::number(row.requests, 'f', 0);
+            case Rate:
+                return QString::number(row.rate, 'f', 1);
+            case Errors:
+                return QString::number(row.errors, 'f', 0);
+            default:
+                return {};
         }
     }
     if (role == Qt::TextAlignmentRole && index.column() != Name) {
@@ -43,16 +43,16 @@ QVariant BusyModel::headerData(int section, Qt::Orientation orientation, int rol
         return QAbstractTableModel::headerData(section, orientation, role);
     }
     switch (section) {
-    case Name:
-        return name_title_;
-    case Requests:
-        return tr("Requests");
-    case Rate:
-        return tr("Req/s");
-    case Errors:
-        return tr("5xx");
-    default:
-        return {};
+        case Name:
+            return name_title_;
+        case Requests:
+            return tr("Requests");
+        case Rate:
+            return tr("Req/s");
+        case Errors:
+            return tr("5xx");
+        default:
+            return {};
     }
 }
 

@@ -52,7 +52,8 @@ void ConfigSync::fetchRunning() {
                 fail(tr("Could not read GET /config: %1").arg(result.error->toString()));
                 return;
             }
-            auto parsed = parseDeclarative(result.body.object().value("config").toString().toUtf8());
+            auto parsed =
+                parseDeclarative(result.body.object().value("config").toString().toUtf8());
             if (!parsed.ok) {
                 fail(tr("The gateway's configuration did not parse: %1")
                          .arg(parsed.errors.join("; ")));
@@ -83,8 +84,8 @@ void ConfigSync::fetchNext() {
         return;
     }
     Step step = fetch_queue_.takeFirst();
-    emit progress(tr("Reading %1").arg(step.label), fetch_total_ - static_cast<int>(fetch_queue_.size()) - 1,
-                  fetch_total_);
+    emit progress(tr("Reading %1").arg(step.label),
+                  fetch_total_ - static_cast<int>(fetch_queue_.size()) - 1, fetch_total_);
     client_->get(step.path, this, [this, step](const AdminResult& result) {
         if (!result.ok()) {
             if (result.http_status == 404) {
@@ -107,9 +108,11 @@ void ConfigSync::fetchNext() {
         if (step.table == "upstreams" && next.isEmpty()) {
             for (const auto& upstream : list) {
                 QString id = upstream.value("id").toString();
-                fetch_queue_ << Step{"targets", "/upstreams/" + id + "/targets/all?size=1000",
-                                     "GET", {}, tr("targets of %1")
-                                                    .arg(upstream.value("name").toString())};
+                fetch_queue_ << Step{"targets",
+                                     "/upstreams/" + id + "/targets/all?size=1000",
+                                     "GET",
+                                     {},
+                                     tr("targets of %1").arg(upstream.value("name").toString())};
                 ++fetch_total_;
             }
         }
@@ -124,17 +127,17 @@ void ConfigSync::apply(const QByteArray& text, const ConfigDiff& diff) {
     busy_ = true;
     if (dbless()) {
         emit progress(tr("Loading the file with POST /config"), 0, 1);
-        client_->request("POST", "/config", QJsonObject{{"config", QString::fromUtf8(text)}}, this,
-                         [this](const AdminResult& result) {
-                             if (!result.ok()) {
-                                 fail(tr("POST /config refused the file: %1")
-                                          .arg(result.error->toString()));
-                                 return;
-                             }
-                             busy_ = false;
-                             emit progress(tr("Loading the file with POST /config"), 1, 1);
-                             emit applied(tr("The gateway now runs the file (POST /config)."));
-                         });
+        client_->request(
+            "POST", "/config", QJsonObject{{"config", QString::fromUtf8(text)}}, this,
+            [this](const AdminResult& result) {
+                if (!result.ok()) {
+                    fail(tr("POST /config refused the file: %1").arg(result.error->toString()));
+                    return;
+                }
+                busy_ = false;
+                emit progress(tr("Loading the file with POST /config"), 1, 1);
+                emit applied(tr("The gateway now runs the file (POST /config)."));
+            });
         return;
     }
     // Import: upsert what is new or changed, parents first (the diff is in dependency order).

@@ -89,7 +89,8 @@ QJsonValue comparable(const schema::Field& field, const QJsonValue& value,
     if (field.type == schema::FieldType::Set && value.isArray()) {
         QStringList items;
         for (const auto& item : value.toArray()) {
-            items << QString::fromUtf8(QJsonDocument(QJsonArray{item}).toJson(QJsonDocument::Compact));
+            items << QString::fromUtf8(
+                QJsonDocument(QJsonArray{item}).toJson(QJsonDocument::Compact));
         }
         items.sort();
         return QJsonArray::fromStringList(items);  // sets compare regardless of order
@@ -164,7 +165,8 @@ QMap<QString, QString> foreignFieldsOf(const QString& table) {
     QMap<QString, QString> out;
     if (const auto* s = schema::findSchema(table.toStdString())) {
         for (const auto* field : s->foreignFields()) {
-            out.insert(QString::fromStdString(field->name), QString::fromStdString(field->reference));
+            out.insert(QString::fromStdString(field->name),
+                       QString::fromStdString(field->reference));
         }
     }
     return out;
@@ -172,14 +174,14 @@ QMap<QString, QString> foreignFieldsOf(const QString& table) {
 
 QString diffKindName(DiffEntry::Kind kind) {
     switch (kind) {
-    case DiffEntry::Kind::Added:
-        return QStringLiteral("added");
-    case DiffEntry::Kind::Changed:
-        return QStringLiteral("changed");
-    case DiffEntry::Kind::Removed:
-        return QStringLiteral("only in gateway");
-    case DiffEntry::Kind::Unchanged:
-        return QStringLiteral("unchanged");
+        case DiffEntry::Kind::Added:
+            return QStringLiteral("added");
+        case DiffEntry::Kind::Changed:
+            return QStringLiteral("changed");
+        case DiffEntry::Kind::Removed:
+            return QStringLiteral("only in gateway");
+        case DiffEntry::Kind::Unchanged:
+            return QStringLiteral("unchanged");
     }
     return {};
 }

@@ -24,16 +24,16 @@ QVariant DiffModel::data(const QModelIndex& index, int role) const {
         return {};
     }
     switch (index.column()) {
-    case Change:
-        return diffKindName(entry.kind);
-    case Table:
-        return entry.table;
-    case Key:
-        return entry.key;
-    case Fields:
-        return entry.changed_fields.join(QStringLiteral(", "));
-    default:
-        return {};
+        case Change:
+            return diffKindName(entry.kind);
+        case Table:
+            return entry.table;
+        case Key:
+            return entry.key;
+        case Fields:
+            return entry.changed_fields.join(QStringLiteral(", "));
+        default:
+            return {};
     }
 }
 
@@ -42,16 +42,16 @@ QVariant DiffModel::headerData(int section, Qt::Orientation orientation, int rol
         return QAbstractTableModel::headerData(section, orientation, role);
     }
     switch (section) {
-    case Change:
-        return tr("Change");
-    case Table:
-        return tr("Entity");
-    case Key:
-        return tr("Key");
-    case Fields:
-        return tr("Changed fields");
-    default:
-        return {};
+        case Change:
+            return tr("Change");
+        case Table:
+            return tr("Entity");
+        case Key:
+            return tr("Key");
+        case Fields:
+            return tr("Changed fields");
+        default:
+            return {};
     }
 }
 

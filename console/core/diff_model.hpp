@@ -1,7 +1,7 @@
 #pragma once
 // DiffModel: a ConfigDiff as a table (change, entity, key, changed fields) for the declarative
-// page (the page colours rows by KindRole). Replaced as a whole by setDiff() (a diff is computed once per file
-// and refresh). GUI thread.
+// page (the page colours rows by KindRole). Replaced as a whole by setDiff() (a diff is computed
+// once per file and refresh). GUI thread.
 
 #include "console/core/declarative_diff.hpp"
 

@@ -52,40 +52,40 @@ QJsonValue EntityTableModel::valueAt(const QJsonObject& entity, const QString& k
 
 QString EntityTableModel::displayText(const QJsonValue& value, const QString& key) const {
     switch (value.type()) {
-    case QJsonValue::Null:
-    case QJsonValue::Undefined:
-        return {};
-    case QJsonValue::Bool:
-        return value.toBool() ? tr("yes") : tr("no");
-    case QJsonValue::Double:
-        if (key == "created_at" || key == "updated_at") {
-            return QDateTime::fromSecsSinceEpoch(value.toInteger())
-                .toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+        case QJsonValue::Null:
+        case QJsonValue::Undefined:
+            return {};
+        case QJsonValue::Bool:
+            return value.toBool() ? tr("yes") : tr("no");
+        case QJsonValue::Double:
+            if (key == "created_at" || key == "updated_at") {
+                return QDateTime::fromSecsSinceEpoch(value.toInteger())
+                    .toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+            }
+            return QString::number(value.toDouble(), 'g', 15);
+        case QJsonValue::String:
+            if (key == "cert") {
+                return describeCertificate(value.toString());
+            }
+            if (key == "key") {
+                return tr("(private key)");
+            }
+            return value.toString();
+        case QJsonValue::Array: {
+            QStringList parts;
+            for (const auto& item : value.toArray()) {
+                parts << displayText(item, {});
+            }
+            return parts.join(QStringLiteral(", "));
         }
-        return QString::number(value.toDouble(), 'g', 15);
-    case QJsonValue::String:
-        if (key == "cert") {
-            return describeCertificate(value.toString());
+        case QJsonValue::Object: {
+            QJsonObject object = value.toObject();
+            if (object.size() == 1 && object.contains("id")) {
+                QString id = object.value("id").toString();
+                return reference_names_.value(id, id);
+            }
+            return QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact));
         }
-        if (key == "key") {
-            return tr("(private key)");
-        }
-        return value.toString();
-    case QJsonValue::Array: {
-        QStringList parts;
-        for (const auto& item : value.toArray()) {
-            parts << displayText(item, {});
-        }
-        return parts.join(QStringLiteral(", "));
-    }
-    case QJsonValue::Object: {
-        QJsonObject object = value.toObject();
-        if (object.size() == 1 && object.contains("id")) {
-            QString id = object.value("id").toString();
-            return reference_names_.value(id, id);
-        }
-        return QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact));
-    }
     }
     return {};
 }
@@ -97,22 +97,22 @@ QVariant EntityTableModel::data(const QModelIndex& index, int role) const {
     const QJsonObject& entity = rows_.at(index.row());
     const Column& column = columns_.at(index.column());
     switch (role) {
-    case Qt::DisplayRole:
-    case Qt::ToolTipRole:
-        return displayText(valueAt(entity, column.key), column.key);
-    case SortRole: {
-        QJsonValue value = valueAt(entity, column.key);
-        if (value.isDouble()) {
-            return value.toDouble();
+        case Qt::DisplayRole:
+        case Qt::ToolTipRole:
+            return displayText(valueAt(entity, column.key), column.key);
+        case SortRole: {
+            QJsonValue value = valueAt(entity, column.key);
+            if (value.isDouble()) {
+                return value.toDouble();
+            }
+            return displayText(value, column.key).toLower();
         }
-        return displayText(value, column.key).toLower();
-    }
-    case EntityRole:
-        return entity;
-    case IdRole:
-        return entity.value("id").toString();
-    default:
-        return {};
+        case EntityRole:
+            return entity;
+        case IdRole:
+            return entity.value("id").toString();
+        default:
+            return {};
     }
 }
 

@@ -134,7 +134,7 @@ void EventStream::finished() {
         return;
     }
     QString reason = reply->error() == QNetworkReply::NoError ? QStringLiteral("closed by gateway")
-                                                                : reply->errorString();
+                                                              : reply->errorString();
     reply->deleteLater();
     emit closed(reason);
     if (wanted_) {

@@ -42,8 +42,8 @@ QString LocalGateway::findBinary() {
         return from_env;
     }
     QString app_dir = QCoreApplication::applicationDirPath();
-    for (const QString& candidate :
-         {app_dir + "/portico", app_dir + "/../../gateway/app/portico", app_dir + "/../bin/portico"}) {
+    for (const QString& candidate : {app_dir + "/portico", app_dir + "/../../gateway/app/portico",
+                                     app_dir + "/../bin/portico"}) {
         if (QFileInfo(candidate).isExecutable()) {
             return QFileInfo(candidate).canonicalFilePath();
         }
@@ -66,8 +66,9 @@ bool LocalGateway::start() {
     }
     QString binary = findBinary();
     if (binary.isEmpty()) {
-        error_ = tr("The portico binary was not found next to the console, in PORTICO_BINARY or "
-                    "on PATH. Install Portico or set PORTICO_BINARY to its path.");
+        error_ =
+            tr("The portico binary was not found next to the console, in PORTICO_BINARY or "
+               "on PATH. Install Portico or set PORTICO_BINARY to its path.");
         return false;
     }
     if (!QDir().mkpath(data_dir_)) {
@@ -88,12 +89,13 @@ bool LocalGateway::start() {
         error_ = tr("Could not write %1: %2").arg(confPath(), conf.errorString());
         return false;
     }
-    QByteArray text = "# Written by portico-console for \"Start local gateway\"; rewritten at each "
-                      "start.\n"
-                      "prefix = " + data_dir_.toUtf8() + "\n" +
-                      "admin_listen = 127.0.0.1:" + QByteArray::number(admin_port) + "\n" +
-                      "proxy_listen = 127.0.0.1:" + QByteArray::number(proxy_port) + "\n" +
-                      "log_level = info\n";
+    QByteArray text =
+        "# Written by portico-console for \"Start local gateway\"; rewritten at each "
+        "start.\n"
+        "prefix = " +
+        data_dir_.toUtf8() + "\n" + "admin_listen = 127.0.0.1:" + QByteArray::number(admin_port) +
+        "\n" + "proxy_listen = 127.0.0.1:" + QByteArray::number(proxy_port) + "\n" +
+        "log_level = info\n";
     conf.write(text);
     conf.close();
     admin_url_ = QUrl(QStringLiteral("http://127.0.0.1:%1").arg(admin_port));

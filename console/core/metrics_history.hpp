@@ -76,8 +76,8 @@ private:
         QHash<QString, BusyRow> services;
     };
     static Scrape summarize(double time, const QByteArray& text);
-    QList<BusyRow> busiest(const QHash<QString, BusyRow>& now, const QHash<QString, BusyRow>& before,
-                           double interval, int limit) const;
+    QList<BusyRow> busiest(const QHash<QString, BusyRow>& now,
+                           const QHash<QString, BusyRow>& before, double interval, int limit) const;
 
     QList<MetricsPoint> points_;
     int max_points_ = 450;  // 15 minutes at one scrape every 2 s

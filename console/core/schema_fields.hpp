@@ -20,11 +20,11 @@ struct SchemaField {
     bool auto_generated = false;  // id, created_at, updated_at
     bool unique = false;
     QJsonValue default_value = QJsonValue(QJsonValue::Undefined);  // Undefined: no default
-    QStringList one_of;         // enumeration (as text)
-    QString reference;          // foreign: the referenced entity ("services")
-    QString element_type;       // array/set: the element's type
-    QStringList element_one_of; // array/set: enumeration of the elements
-    std::optional<double> min;  // "between" for numbers
+    QStringList one_of;                                            // enumeration (as text)
+    QString reference;           // foreign: the referenced entity ("services")
+    QString element_type;        // array/set: the element's type
+    QStringList element_one_of;  // array/set: enumeration of the elements
+    std::optional<double> min;   // "between" for numbers
     std::optional<double> max;
     QString description;
     QList<SchemaField> fields;  // record: nested fields

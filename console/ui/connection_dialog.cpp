@@ -34,9 +34,10 @@ ConnectionDialog::ConnectionDialog(const QUrl& current, QWidget* parent) : QDial
     url_box_->setMinimumWidth(440);
     QStringList recent = recentConnections();
     url_box_->addItems(recent);
-    QString initial = current.isEmpty() ? (recent.isEmpty() ? QStringLiteral("http://127.0.0.1:8001")
-                                                           : recent.first())
-                                        : current.toString();
+    QString initial =
+        current.isEmpty()
+            ? (recent.isEmpty() ? QStringLiteral("http://127.0.0.1:8001") : recent.first())
+            : current.toString();
     url_box_->setEditText(initial);
     url_box_->lineEdit()->setPlaceholderText("http://127.0.0.1:8001");
     form->addRow(tr("Admin API URL:"), url_box_);
@@ -45,9 +46,9 @@ ConnectionDialog::ConnectionDialog(const QUrl& current, QWidget* parent) : QDial
     hint_->setStyleSheet("color: #c62828;");
     form->addRow(QString(), hint_);
     if (!recent.isEmpty()) {
-        auto* recent_label = new QLabel(tr("%n recent connection(s) in the list.", nullptr,
-                                           static_cast<int>(recent.size())),
-                                        this);
+        auto* recent_label = new QLabel(
+            tr("%n recent connection(s) in the list.", nullptr, static_cast<int>(recent.size())),
+            this);
         recent_label->setStyleSheet("color: gray;");
         form->addRow(QString(), recent_label);
     }

@@ -69,9 +69,10 @@ void ConsoleController::connectTo(const QUrl& url) {
 
 void ConsoleController::startLocalGateway() {
     if (!local_->start()) {
-        auto* box = new QMessageBox(QMessageBox::Warning, tr("Local gateway"),
-                                    tr("Could not start the local gateway: %1").arg(local_->error()),
-                                    QMessageBox::Ok, window_);
+        auto* box =
+            new QMessageBox(QMessageBox::Warning, tr("Local gateway"),
+                            tr("Could not start the local gateway: %1").arg(local_->error()),
+                            QMessageBox::Ok, window_);
         box->setAttribute(Qt::WA_DeleteOnClose);
         box->open();
         return;

@@ -1,11 +1,11 @@
 #include "console/ui/console_pages.hpp"
 
 #include "console/core/admin_client.hpp"
+#include "console/ui/cluster_page.hpp"
 #include "console/ui/declarative_page.hpp"
 #include "console/ui/entities_page.hpp"
 #include "console/ui/main_window.hpp"
 #include "console/ui/overview_page.hpp"
-#include "console/ui/cluster_page.hpp"
 #include "console/ui/traffic_page.hpp"
 #include "console/ui/upstreams_page.hpp"
 
@@ -36,30 +36,34 @@ ConsolePages addConsolePages(MainWindow* window, AdminClient* client) {
     pages.overview = new OverviewPage(client);
     window->addPage(QObject::tr("Overview"), pages.overview);
 
-    pages.services = addEntities(
-        window, client,
-        {QObject::tr("Services"), QObject::tr("service"), "services", "services",
-         {{QObject::tr("Name"), "name"},
-          {QObject::tr("Protocol"), "protocol"},
-          {QObject::tr("Host"), "host"},
-          {QObject::tr("Port"), "port"},
-          {QObject::tr("Path"), "path"},
-          {QObject::tr("Enabled"), "enabled"},
-          {QObject::tr("Tags"), "tags"},
-          {QObject::tr("Updated"), "updated_at"}},
-         {}});
-    pages.routes = addEntities(
-        window, client,
-        {QObject::tr("Routes"), QObject::tr("route"), "routes", "routes",
-         {{QObject::tr("Name"), "name"},
-          {QObject::tr("Service"), "service"},
-          {QObject::tr("Protocols"), "protocols"},
-          {QObject::tr("Methods"), "methods"},
-          {QObject::tr("Hosts"), "hosts"},
-          {QObject::tr("Paths"), "paths"},
-          {QObject::tr("Strip path"), "strip_path"},
-          {QObject::tr("Tags"), "tags"}},
-         {"services"}});
+    pages.services = addEntities(window, client,
+                                 {QObject::tr("Services"),
+                                  QObject::tr("service"),
+                                  "services",
+                                  "services",
+                                  {{QObject::tr("Name"), "name"},
+                                   {QObject::tr("Protocol"), "protocol"},
+                                   {QObject::tr("Host"), "host"},
+                                   {QObject::tr("Port"), "port"},
+                                   {QObject::tr("Path"), "path"},
+                                   {QObject::tr("Enabled"), "enabled"},
+                                   {QObject::tr("Tags"), "tags"},
+                                   {QObject::tr("Updated"), "updated_at"}},
+                                  {}});
+    pages.routes = addEntities(window, client,
+                               {QObject::tr("Routes"),
+                                QObject::tr("route"),
+                                "routes",
+                                "routes",
+                                {{QObject::tr("Name"), "name"},
+                                 {QObject::tr("Service"), "service"},
+                                 {QObject::tr("Protocols"), "protocols"},
+                                 {QObject::tr("Methods"), "methods"},
+                                 {QObject::tr("Hosts"), "hosts"},
+                                 {QObject::tr("Paths"), "paths"},
+                                 {QObject::tr("Strip path"), "strip_path"},
+                                 {QObject::tr("Tags"), "tags"}},
+                                {"services"}});
     pages.upstreams = new UpstreamsPage(client);
     window->addPage(QObject::tr("Upstreams"), pages.upstreams);
     QObject::connect(window, &MainWindow::refreshRequested, pages.upstreams,
@@ -69,7 +73,9 @@ ConsolePages addConsolePages(MainWindow* window, AdminClient* client) {
                          }
                      });
     pages.consumers = addEntities(window, client,
-                                  {QObject::tr("Consumers"), QObject::tr("consumer"), "consumers",
+                                  {QObject::tr("Consumers"),
+                                   QObject::tr("consumer"),
+                                   "consumers",
                                    "consumers",
                                    {{QObject::tr("Username"), "username"},
                                     {QObject::tr("Custom id"), "custom_id"},
@@ -77,7 +83,9 @@ ConsolePages addConsolePages(MainWindow* window, AdminClient* client) {
                                     {QObject::tr("Created"), "created_at"}},
                                    {}});
     pages.plugins = addEntities(window, client,
-                                {QObject::tr("Plugins"), QObject::tr("plugin"), "plugins",
+                                {QObject::tr("Plugins"),
+                                 QObject::tr("plugin"),
+                                 "plugins",
                                  "plugins",
                                  {{QObject::tr("Name"), "name"},
                                   {QObject::tr("Enabled"), "enabled"},
@@ -88,8 +96,10 @@ ConsolePages addConsolePages(MainWindow* window, AdminClient* client) {
                                   {QObject::tr("Tags"), "tags"}},
                                  {"services", "routes", "consumers"}});
     pages.certificates = addEntities(window, client,
-                                     {QObject::tr("Certificates"), QObject::tr("certificate"),
-                                      "certificates", "certificates",
+                                     {QObject::tr("Certificates"),
+                                      QObject::tr("certificate"),
+                                      "certificates",
+                                      "certificates",
                                       {{QObject::tr("Id"), "id"},
                                        {QObject::tr("SNIs"), "snis"},
                                        {QObject::tr("Certificate"), "cert"},

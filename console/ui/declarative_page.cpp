@@ -45,14 +45,14 @@ protected:
     QVariant data(const QModelIndex& index, int role) const override {
         if (role == Qt::ForegroundRole && index.column() == DiffModel::Change) {
             switch (static_cast<DiffEntry::Kind>(index.data(DiffModel::KindRole).toInt())) {
-            case DiffEntry::Kind::Added:
-                return QColor(46, 125, 50);
-            case DiffEntry::Kind::Changed:
-                return QColor(230, 126, 0);
-            case DiffEntry::Kind::Removed:
-                return QColor(198, 40, 40);
-            case DiffEntry::Kind::Unchanged:
-                return QColor(140, 140, 140);
+                case DiffEntry::Kind::Added:
+                    return QColor(46, 125, 50);
+                case DiffEntry::Kind::Changed:
+                    return QColor(230, 126, 0);
+                case DiffEntry::Kind::Removed:
+                    return QColor(198, 40, 40);
+                case DiffEntry::Kind::Unchanged:
+                    return QColor(140, 140, 140);
             }
         }
         return QSortFilterProxyModel::data(index, role);
@@ -121,8 +121,9 @@ DeclarativePage::DeclarativePage(AdminClient* client, QWidget* parent)
     detail_ = new QPlainTextEdit(top);
     detail_->setReadOnly(true);
     detail_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
-    detail_->setPlaceholderText(tr("Select a row to compare the file's entity with the "
-                                   "gateway's."));
+    detail_->setPlaceholderText(
+        tr("Select a row to compare the file's entity with the "
+           "gateway's."));
     top->addWidget(view_);
     top->addWidget(detail_);
     top->setStretchFactor(0, 3);
@@ -319,7 +320,9 @@ void DeclarativePage::showEntry() {
         for (const auto& field : entry.changed_fields) {
             auto show = [](const QJsonValue& value) {
                 return QString::fromUtf8(
-                    QJsonDocument(QJsonArray{value}).toJson(QJsonDocument::Compact)).mid(1).chopped(1);
+                           QJsonDocument(QJsonArray{value}).toJson(QJsonDocument::Compact))
+                    .mid(1)
+                    .chopped(1);
             };
             text += QStringLiteral("  %1: gateway %2 → file %3\n")
                         .arg(field, show(entry.running_entity.value(field)),

@@ -106,7 +106,10 @@ EntitiesPage::EntitiesPage(AdminClient* client, const EntityPageSpec& spec, QWid
     addShortcut(QKeySequence::New, &EntitiesPage::createEntity);
     addShortcut(QKeySequence(Qt::Key_Return), &EntitiesPage::editSelected);
     addShortcut(QKeySequence::Delete, &EntitiesPage::deleteSelected);
-    addShortcut(QKeySequence::Find, [this] { filter_->setFocus(); filter_->selectAll(); });
+    addShortcut(QKeySequence::Find, [this] {
+        filter_->setFocus();
+        filter_->selectAll();
+    });
     connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &EntitiesPage::showSelection);
     connect(model_, &QAbstractItemModel::dataChanged, this, &EntitiesPage::showSelection);
@@ -183,8 +186,8 @@ void EntitiesPage::loadReferenceNames() {
                      [this, names, remaining](const AdminResult& result) {
                          for (const auto& item : result.body.object().value("data").toArray()) {
                              QJsonObject object = item.toObject();
-                             QString name = object.value("name").toString(
-                                 object.value("username").toString());
+                             QString name =
+                                 object.value("name").toString(object.value("username").toString());
                              if (!name.isEmpty()) {
                                  names->insert(object.value("id").toString(), name);
                              }
@@ -208,8 +211,7 @@ void EntitiesPage::showSelection() {
     QJsonObject entity = selectedEntity();
     edit_button_->setEnabled(!entity.isEmpty());
     delete_button_->setEnabled(!entity.isEmpty());
-    QString text = entity.isEmpty() ? QString()
-                                    : QString::fromUtf8(QJsonDocument(entity).toJson());
+    QString text = entity.isEmpty() ? QString() : QString::fromUtf8(QJsonDocument(entity).toJson());
     if (json_->toPlainText() != text) {
         json_->setPlainText(text);
     }
@@ -251,19 +253,23 @@ void EntitiesPage::openForm(const QJsonObject& entity) {
         dialog_->raise();
         return;
     }
-    dialog_ = new EntityFormDialog(client_, spec_.collection, spec_.singular, schema_, entity, this);
+    dialog_ =
+        new EntityFormDialog(client_, spec_.collection, spec_.singular, schema_, entity, this);
     dialog_->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog_, &EntityFormDialog::saved, this, [this](const QJsonObject& saved) {
         QString id = saved.value("id").toString();
-        emit message(tr("Saved %1 %2").arg(spec_.singular,
-                                           saved.value("name").toString(
-                                               saved.value("username").toString(id))));
-        connect(this, &EntitiesPage::refreshed, this, [this, id] {
-            int row = model_->rowOfId(id);
-            if (row >= 0) {
-                view_->selectRow(proxy_->mapFromSource(model_->index(row, 0)).row());
-            }
-        }, Qt::SingleShotConnection);
+        emit message(tr("Saved %1 %2")
+                         .arg(spec_.singular,
+                              saved.value("name").toString(saved.value("username").toString(id))));
+        connect(
+            this, &EntitiesPage::refreshed, this,
+            [this, id] {
+                int row = model_->rowOfId(id);
+                if (row >= 0) {
+                    view_->selectRow(proxy_->mapFromSource(model_->index(row, 0)).row());
+                }
+            },
+            Qt::SingleShotConnection);
         refresh();
     });
     dialog_->open();
@@ -276,27 +282,27 @@ void EntitiesPage::deleteSelected() {
     }
     QString id = entity.value("id").toString();
     QString label = entity.value("name").toString(entity.value("username").toString(id));
-    auto* box = new QMessageBox(QMessageBox::Question, tr("Delete %1").arg(spec_.singular),
-                                tr("Delete %1 '%2'? This cannot be undone.")
-                                    .arg(spec_.singular, label),
-                                QMessageBox::Yes | QMessageBox::Cancel, this);
+    auto* box =
+        new QMessageBox(QMessageBox::Question, tr("Delete %1").arg(spec_.singular),
+                        tr("Delete %1 '%2'? This cannot be undone.").arg(spec_.singular, label),
+                        QMessageBox::Yes | QMessageBox::Cancel, this);
     box->setAttribute(Qt::WA_DeleteOnClose);
     connect(box, &QMessageBox::finished, this, [this, id, label](int result) {
         if (result != QMessageBox::Yes) {
             return;
         }
-        client_->request("DELETE", "/" + spec_.collection + "/" + id, QJsonValue(), this,
-                         [this, label](const AdminResult& answer) {
-                             if (!answer.ok()) {
-                                 error_->setText(tr("Could not delete %1 '%2': %3")
-                                                     .arg(spec_.singular, label,
-                                                          answer.error->toString()));
-                                 error_->show();
-                                 return;
-                             }
-                             emit message(tr("Deleted %1 '%2'").arg(spec_.singular, label));
-                             refresh();
-                         });
+        client_->request(
+            "DELETE", "/" + spec_.collection + "/" + id, QJsonValue(), this,
+            [this, label](const AdminResult& answer) {
+                if (!answer.ok()) {
+                    error_->setText(tr("Could not delete %1 '%2': %3")
+                                        .arg(spec_.singular, label, answer.error->toString()));
+                    error_->show();
+                    return;
+                }
+                emit message(tr("Deleted %1 '%2'").arg(spec_.singular, label));
+                refresh();
+            });
     });
     box->open();
 }

@@ -27,9 +27,9 @@ bool isMultilineText(const SchemaField& field) {
 
 bool isJsonEditor(const SchemaField& field) {
     return field.type == "record" || field.type == "map" || field.type == "any" ||
-           field.type == "json" || (field.isList() && (field.element_type == "record" ||
-                                                       field.element_type == "map" ||
-                                                       field.element_type == "array"));
+           field.type == "json" ||
+           (field.isList() && (field.element_type == "record" || field.element_type == "map" ||
+                               field.element_type == "array"));
 }
 
 QString flatten(const QJsonValue& value) {
@@ -177,9 +177,8 @@ QWidget* EntityForm::makeEditor(const SchemaField& field) {
         edit->setValidator(validator);
     }
     if (field.isList()) {
-        edit->setPlaceholderText(field.element_one_of.isEmpty()
-                                     ? tr("comma-separated values")
-                                     : field.element_one_of.join(", "));
+        edit->setPlaceholderText(field.element_one_of.isEmpty() ? tr("comma-separated values")
+                                                                : field.element_one_of.join(", "));
     } else if (field.min && field.max) {
         edit->setPlaceholderText(tr("%1 – %2").arg(*field.min).arg(*field.max));
     }

@@ -107,18 +107,18 @@ void EntityFormDialog::save() {
         return;
     }
     QByteArray method = creating() ? "POST" : "PATCH";
-    QString path = creating() ? "/" + collection_
-                              : "/" + collection_ + "/" + entity_.value("id").toString();
+    QString path =
+        creating() ? "/" + collection_ : "/" + collection_ + "/" + entity_.value("id").toString();
     save_->setEnabled(false);
     form_->clearErrors();
     client_->request(method, path, body, this, [this, method, path](const AdminResult& result) {
         save_->setEnabled(true);
         if (!result.ok()) {
-            QString message = result.error->http_status == 0
-                                  ? tr("%1 %2 failed: %3. Check the connection and try again.")
-                                        .arg(QString::fromLatin1(method), path,
-                                             result.error->message)
-                                  : result.error->message;
+            QString message =
+                result.error->http_status == 0
+                    ? tr("%1 %2 failed: %3. Check the connection and try again.")
+                          .arg(QString::fromLatin1(method), path, result.error->message)
+                    : result.error->message;
             form_->showErrors(message, result.error->fields);
             tabs_->setCurrentIndex(0);
             return;

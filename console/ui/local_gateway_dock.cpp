@@ -33,9 +33,9 @@ LocalGatewayDock::LocalGatewayDock(LocalGateway* gateway, QWidget* parent)
     connect(stop_, &QPushButton::clicked, gateway_, &LocalGateway::stop);
     connect(gateway_, &LocalGateway::logLine, log_, &QPlainTextEdit::appendPlainText);
     connect(gateway_, &LocalGateway::started, this, [this](const QUrl& url) {
-        state_->setText(tr("Running — Admin API %1, proxy %2, data in %3")
-                            .arg(url.toString(), gateway_->proxyUrl().toString(),
-                                 gateway_->dataDir()));
+        state_->setText(
+            tr("Running — Admin API %1, proxy %2, data in %3")
+                .arg(url.toString(), gateway_->proxyUrl().toString(), gateway_->dataDir()));
         stop_->setEnabled(true);
     });
     connect(gateway_, &LocalGateway::stopped, this, [this](int, const QString& reason) {

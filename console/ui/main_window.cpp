@@ -133,9 +133,8 @@ MainWindow::MainWindow(AdminClient* client, QWidget* parent)
     connect(client_, &AdminClient::statusUpdated, this, [this](const QJsonObject& status) {
         auto configuration = status.value("configuration").toObject();
         auto revision = configuration.value("revision");
-        revision_label_->setText(revision.isDouble()
-                                     ? tr("revision %1").arg(revision.toInteger())
-                                     : QString());
+        revision_label_->setText(revision.isDouble() ? tr("revision %1").arg(revision.toInteger())
+                                                     : QString());
     });
     updateConnectionState();
     restoreWindowState();
@@ -238,18 +237,18 @@ void MainWindow::updateConnectionState() {
     QString url = client_->baseUrl().toString();
     QString color;
     switch (state) {
-    case AdminClient::State::Connected:
-        color = "#2e7d32";
-        break;
-    case AdminClient::State::Connecting:
-        color = "#f9a825";
-        break;
-    case AdminClient::State::Lost:
-        color = "#c62828";
-        break;
-    case AdminClient::State::Disconnected:
-        color = "#757575";
-        break;
+        case AdminClient::State::Connected:
+            color = "#2e7d32";
+            break;
+        case AdminClient::State::Connecting:
+            color = "#f9a825";
+            break;
+        case AdminClient::State::Lost:
+            color = "#c62828";
+            break;
+        case AdminClient::State::Disconnected:
+            color = "#757575";
+            break;
     }
     connection_label_->setText(
         QStringLiteral("<span style='color:%1'>&#9679;</span> %2%3")

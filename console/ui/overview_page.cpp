@@ -18,8 +18,8 @@
 #include <QLineSeries>
 #include <QSplitter>
 #include <QTableView>
-#include <QValueAxis>
 #include <QVBoxLayout>
+#include <QValueAxis>
 
 #include <algorithm>
 
@@ -104,8 +104,8 @@ OverviewPage::OverviewPage(AdminClient* client, QWidget* parent)
     traffic_chart_->addAxis(traffic_value_, Qt::AlignLeft);
     rate_series_ = addSeries(traffic_chart_, tr("requests/s"), traffic_time_, traffic_value_,
                              QColor(33, 150, 243));
-    error_series_ = addSeries(traffic_chart_, tr("5xx/s"), traffic_time_, traffic_value_,
-                              QColor(229, 57, 53));
+    error_series_ =
+        addSeries(traffic_chart_, tr("5xx/s"), traffic_time_, traffic_value_, QColor(229, 57, 53));
     auto* traffic_view = new QChartView(traffic_chart_, charts);
     traffic_view->setRenderHint(QPainter::Antialiasing);
     traffic_view->setMinimumHeight(220);
@@ -119,12 +119,12 @@ OverviewPage::OverviewPage(AdminClient* client, QWidget* parent)
     latency_value_->setRange(0, 1);
     latency_chart_->addAxis(latency_time_, Qt::AlignBottom);
     latency_chart_->addAxis(latency_value_, Qt::AlignLeft);
-    p50_series_ = addSeries(latency_chart_, "p50", latency_time_, latency_value_,
-                            QColor(67, 160, 71));
-    p90_series_ = addSeries(latency_chart_, "p90", latency_time_, latency_value_,
-                            QColor(251, 140, 0));
-    p99_series_ = addSeries(latency_chart_, "p99", latency_time_, latency_value_,
-                            QColor(142, 36, 170));
+    p50_series_ =
+        addSeries(latency_chart_, "p50", latency_time_, latency_value_, QColor(67, 160, 71));
+    p90_series_ =
+        addSeries(latency_chart_, "p90", latency_time_, latency_value_, QColor(251, 140, 0));
+    p99_series_ =
+        addSeries(latency_chart_, "p99", latency_time_, latency_value_, QColor(142, 36, 170));
     auto* latency_view = new QChartView(latency_chart_, charts);
     latency_view->setRenderHint(QPainter::Antialiasing);
     charts_layout->addWidget(latency_view);
@@ -174,10 +174,11 @@ void OverviewPage::changeEvent(QEvent* event) {
     if (event->type() == QEvent::PaletteChange) {
         // Follow the light/dark palette; the theme resets the series colours, so set them again.
         bool dark = palette().color(QPalette::Window).lightness() < 128;
-        const QList<QPair<QLineSeries*, QColor>> colours = {
-            {rate_series_, QColor(33, 150, 243)}, {error_series_, QColor(229, 57, 53)},
-            {p50_series_, QColor(67, 160, 71)},   {p90_series_, QColor(251, 140, 0)},
-            {p99_series_, QColor(142, 36, 170)}};
+        const QList<QPair<QLineSeries*, QColor>> colours = {{rate_series_, QColor(33, 150, 243)},
+                                                            {error_series_, QColor(229, 57, 53)},
+                                                            {p50_series_, QColor(67, 160, 71)},
+                                                            {p90_series_, QColor(251, 140, 0)},
+                                                            {p99_series_, QColor(142, 36, 170)}};
         for (auto* chart : {traffic_chart_, latency_chart_}) {
             chart->setTheme(dark ? QChart::ChartThemeDark : QChart::ChartThemeLight);
         }
@@ -204,8 +205,9 @@ void OverviewPage::onState() {
         }
     }
     if (client_->state() == AdminClient::State::Lost) {
-        infoLabel("database")->setText(
-            tr("<span style='color:#c62828'>unknown: the gateway does not answer</span>"));
+        infoLabel("database")
+            ->setText(
+                tr("<span style='color:#c62828'>unknown: the gateway does not answer</span>"));
     }
     if (client_->state() != AdminClient::State::Connected) {
         return;
@@ -217,10 +219,10 @@ void OverviewPage::onState() {
         QJsonObject root = result.body.object();
         infoLabel("hostname")->setText(root.value("hostname").toString());
         QString version = root.value("portico_version").toString();
-        infoLabel("version")->setText(
-            version.isEmpty() ? tr("Kong %1").arg(root.value("version").toString())
-                              : tr("Portico %1 (Kong Admin API %2)")
-                                    .arg(version, root.value("version").toString()));
+        infoLabel("version")->setText(version.isEmpty()
+                                          ? tr("Kong %1").arg(root.value("version").toString())
+                                          : tr("Portico %1 (Kong Admin API %2)")
+                                                .arg(version, root.value("version").toString()));
         infoLabel("node_id")->setText(root.value("node_id").toString());
     });
 }
@@ -235,10 +237,10 @@ void OverviewPage::onStatus(const QJsonObject& status) {
         infoLabel("database")->setText(tr("none (DB-less, declarative)"));
     } else {
         bool reachable = database.value("reachable").toBool();
-        infoLabel("database")->setText(
-            QStringLiteral("%1 — <span style='color:%2'>%3</span>")
-                .arg(strategy, reachable ? "#2e7d32" : "#c62828",
-                     reachable ? tr("reachable") : tr("unreachable")));
+        infoLabel("database")
+            ->setText(QStringLiteral("%1 — <span style='color:%2'>%3</span>")
+                          .arg(strategy, reachable ? "#2e7d32" : "#c62828",
+                               reachable ? tr("reachable") : tr("unreachable")));
     }
     QJsonObject configuration = status.value("configuration").toObject();
     QString revision = configuration.value("revision").isDouble()
@@ -247,21 +249,22 @@ void OverviewPage::onStatus(const QJsonObject& status) {
     QString served = configuration.value("served_revision").isDouble()
                          ? QString::number(configuration.value("served_revision").toInteger())
                          : QStringLiteral("—");
-    QString hash = configuration.value("hash").toString(status.value("configuration_hash").toString());
-    infoLabel("revision")->setText(tr("revision %1, serving %2%3")
-                                       .arg(revision, served,
-                                            hash.isEmpty() ? QString()
-                                                           : tr(", hash %1").arg(hash.left(12))));
+    QString hash =
+        configuration.value("hash").toString(status.value("configuration_hash").toString());
+    infoLabel("revision")
+        ->setText(tr("revision %1, serving %2%3")
+                      .arg(revision, served,
+                           hash.isEmpty() ? QString() : tr(", hash %1").arg(hash.left(12))));
     QJsonObject server = status.value("server").toObject();
     infoLabel("requests")->setText(QString::number(server.value("total_requests").toInteger()));
-    infoLabel("connections")->setText(
-        tr("%1 active, %2 accepted")
-            .arg(server.value("connections_active").toInteger())
-            .arg(server.value("connections_accepted").toInteger()));
-    infoLabel("upstream")->setText(
-        tr("%1 opened, %2 reused")
-            .arg(server.value("upstream_connections_opened").toInteger())
-            .arg(server.value("upstream_connections_reused").toInteger()));
+    infoLabel("connections")
+        ->setText(tr("%1 active, %2 accepted")
+                      .arg(server.value("connections_active").toInteger())
+                      .arg(server.value("connections_accepted").toInteger()));
+    infoLabel("upstream")
+        ->setText(tr("%1 opened, %2 reused")
+                      .arg(server.value("upstream_connections_opened").toInteger())
+                      .arg(server.value("upstream_connections_reused").toInteger()));
 
     if (scraping_) {
         return;

@@ -45,9 +45,7 @@ private:
     }
 
 private slots:
-    void initTestCase() {
-        QVERIFY2(gateway_.start(), qPrintable(gateway_.output()));
-    }
+    void initTestCase() { QVERIFY2(gateway_.start(), qPrintable(gateway_.output())); }
 
     void connectsAndReportsStatus() {
         AdminClient client;
@@ -87,8 +85,8 @@ private slots:
     void fieldErrorsBecomeApiError() {
         AdminClient client;
         client.setBaseUrl(adminUrl());
-        auto invalid = call(client, "POST", "/services",
-                            QJsonObject{{"name", "bad"}, {"port", 99999}});
+        auto invalid =
+            call(client, "POST", "/services", QJsonObject{{"name", "bad"}, {"port", 99999}});
         QVERIFY(!invalid.ok());
         QCOMPARE(invalid.http_status, 400);
         QCOMPARE(invalid.error->http_status, 400);

@@ -36,7 +36,8 @@ EntityLists withNewIds(const EntityLists& lists) {
             entity["id"] = ids.value(entity.value("id").toString());
             for (auto field = entity.begin(); field != entity.end(); ++field) {
                 if (field->isObject() && field->toObject().contains("id")) {
-                    *field = QJsonObject{{"id", ids.value(field->toObject().value("id").toString())}};
+                    *field =
+                        QJsonObject{{"id", ids.value(field->toObject().value("id").toString())}};
                 }
             }
             out[it.key()] << entity;
@@ -65,7 +66,8 @@ private slots:
 
     void reportsErrors() {
         auto parsed = parseDeclarative(
-            "_format_version: \"3.0\"\nservices:\n  - name: x\n    host: a.test\n    port: 99999\n");
+            "_format_version: \"3.0\"\nservices:\n  - name: x\n    host: a.test\n    port: "
+            "99999\n");
         QVERIFY(!parsed.ok);
         QVERIFY(!parsed.errors.isEmpty());
         QVERIFY2(parsed.errors.join(" ").contains("port"), qPrintable(parsed.errors.join(" ")));
@@ -138,7 +140,8 @@ private slots:
 
     void diffModel() {
         DiffModel model;
-        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         QCOMPARE(model.rowCount(), 0);
         auto parsed = parseDeclarative(fixture("21-dbless-sample.json"));
         model.setDiff(diffConfigurations(parsed.entities, {}));
@@ -147,8 +150,7 @@ private slots:
         QCOMPARE(model.index(0, DiffModel::Change).data().toString(), QString("added"));
         QCOMPARE(model.index(0, DiffModel::Table).data().toString(), QString("services"));
         QCOMPARE(model.index(0, DiffModel::Key).data().toString(), QString("TEST_API"));
-        QCOMPARE(model.index(0, 0).data(DiffModel::KindRole).toInt(),
-                 int(DiffEntry::Kind::Added));
+        QCOMPARE(model.index(0, 0).data(DiffModel::KindRole).toInt(), int(DiffEntry::Kind::Added));
         QCOMPARE(model.entry(1).table, QString("routes"));
         QCOMPARE(model.headerData(3, Qt::Horizontal).toString(), QString("Changed fields"));
         model.setDiff({});

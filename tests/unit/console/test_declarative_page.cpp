@@ -58,12 +58,14 @@ private slots:
     void diffImportAndExport() {
         // The gateway already has one of the file's services with another port, and one of
         // its own.
-        QCOMPARE(gateway_.admin("POST", "/services",
-                                "{\"name\":\"camera-gui\",\"url\":\"http://nginx:9999/\"}")
+        QCOMPARE(gateway_
+                     .admin("POST", "/services",
+                            "{\"name\":\"camera-gui\",\"url\":\"http://nginx:9999/\"}")
                      .status,
                  201);
-        QCOMPARE(gateway_.admin("POST", "/services",
-                                "{\"name\":\"legacy\",\"url\":\"http://legacy.internal/\"}")
+        QCOMPARE(gateway_
+                     .admin("POST", "/services",
+                            "{\"name\":\"legacy\",\"url\":\"http://legacy.internal/\"}")
                      .status,
                  201);
         QString camera_gui_id =
@@ -78,8 +80,8 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(client.state(), AdminClient::State::Connected, 5000);
         DeclarativePage* page = pages.declarative;
         window.showPage(page);
-        QAbstractItemModelTester proxy_tester(page->diffProxy(),
-                                              QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester proxy_tester(
+            page->diffProxy(), QAbstractItemModelTester::FailureReportingMode::QtTest);
         QVERIFY(!page->sync()->dbless());
 
         QSignalSpy ready(page, &DeclarativePage::diffReady);
@@ -181,8 +183,11 @@ private slots:
         auto upstream = gateway.admin("GET", "/upstreams").json().value("data").toArray();
         QCOMPARE(upstream.size(), 1);
         QByteArray id = upstream.first().toObject().value("id").toString().toUtf8();
-        QCOMPARE(gateway.admin("GET", "/upstreams/" + id + "/targets").json().value("data")
-                     .toArray().size(),
+        QCOMPARE(gateway.admin("GET", "/upstreams/" + id + "/targets")
+                     .json()
+                     .value("data")
+                     .toArray()
+                     .size(),
                  3);
     }
 
@@ -192,8 +197,9 @@ private slots:
         QTemporaryDir dir;
         QFile file(dir.path() + "/bad.yml");
         QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write("_format_version: \"3.0\"\nservices:\n  - name: x\n    host: a.test\n"
-                   "    port: 99999\n");
+        file.write(
+            "_format_version: \"3.0\"\nservices:\n  - name: x\n    host: a.test\n"
+            "    port: 99999\n");
         file.close();
         QVERIFY(!page.openFile(file.fileName()));
         QVERIFY(!page.applyButton()->isEnabled());

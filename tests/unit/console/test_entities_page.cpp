@@ -116,9 +116,8 @@ private slots:
         QCOMPARE(service.json().value("path").toString(), QString("/v1"));
         QCOMPARE(service.json().value("protocol").toString(), QString("http"));
         // The table shows it, selected, with its JSON beside.
-        QTRY_VERIFY_WITH_TIMEOUT(pages_.services->model()->rowOfId(
-                                     service.json().value("id").toString()) >= 0,
-                                 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            pages_.services->model()->rowOfId(service.json().value("id").toString()) >= 0, 5000);
         QTRY_VERIFY_WITH_TIMEOUT(pages_.services->jsonView()->toPlainText().contains("orders-svc"),
                                  5000);
     }

@@ -27,18 +27,21 @@ QJsonObject schema() {
     QJsonArray fields;
     fields << field("id", {{"type", "string"}, {"uuid", true}, {"auto", true}});
     fields << field("name", {{"type", "string"}, {"unique", true}});
-    fields << field("protocols", {{"type", "set"}, {"required", true},
-                                  {"default", QJsonArray{"http", "https"}},
-                                  {"elements", QJsonObject{{"type", "string"},
-                                                           {"one_of", QJsonArray{"http", "https"}}}}});
-    fields << field("https_redirect_status_code",
-                    {{"type", "integer"}, {"default", 426},
-                     {"one_of", QJsonArray{426, 301}}, {"between", QJsonArray{100, 599}}});
+    fields << field(
+        "protocols",
+        {{"type", "set"},
+         {"required", true},
+         {"default", QJsonArray{"http", "https"}},
+         {"elements", QJsonObject{{"type", "string"}, {"one_of", QJsonArray{"http", "https"}}}}});
+    fields << field("https_redirect_status_code", {{"type", "integer"},
+                                                   {"default", 426},
+                                                   {"one_of", QJsonArray{426, 301}},
+                                                   {"between", QJsonArray{100, 599}}});
     fields << field("regex_priority", {{"type", "integer"}, {"default", 0}});
     fields << field("strip_path", {{"type", "boolean"}, {"required", true}, {"default", true}});
     fields << field("tls_verify", {{"type", "boolean"}});
-    fields << field("path_handling", {{"type", "string"}, {"default", "v0"},
-                                      {"one_of", QJsonArray{"v0", "v1"}}});
+    fields << field("path_handling",
+                    {{"type", "string"}, {"default", "v0"}, {"one_of", QJsonArray{"v0", "v1"}}});
     fields << field("service", {{"type", "foreign"}, {"reference", "services"}});
     fields << field("headers", {{"type", "map"}});
     fields << field("config", {{"type", "record"},
@@ -83,7 +86,8 @@ private slots:
         QVERIFY(qobject_cast<QPlainTextEdit*>(form.editor("headers")));
         QVERIFY(qobject_cast<QPlainTextEdit*>(form.editor("config")));
         // Defaults are shown.
-        QCOMPARE(qobject_cast<QLineEdit*>(form.editor("protocols"))->text(), QString("http, https"));
+        QCOMPARE(qobject_cast<QLineEdit*>(form.editor("protocols"))->text(),
+                 QString("http, https"));
         QVERIFY(qobject_cast<QCheckBox*>(form.editor("strip_path"))->isChecked());
         QCOMPARE(qobject_cast<QComboBox*>(form.editor("path_handling"))->currentText(),
                  QString("v0"));
@@ -97,7 +101,8 @@ private slots:
         qobject_cast<QLineEdit*>(form.editor("regex_priority"))->setText("7");
         qobject_cast<QCheckBox*>(form.editor("strip_path"))->setChecked(false);
         qobject_cast<QPlainTextEdit*>(form.editor("headers"))->setPlainText("{\"x\": [\"1\"]}");
-        form.setReferenceChoices("service", {{"orders-svc", "11111111-1111-4111-8111-111111111111"}});
+        form.setReferenceChoices("service",
+                                 {{"orders-svc", "11111111-1111-4111-8111-111111111111"}});
         auto* service = qobject_cast<QComboBox*>(form.editor("service"));
         service->setCurrentIndex(service->findText("orders-svc"));
         QJsonObject body = form.value();
@@ -146,10 +151,11 @@ private slots:
 
     void fieldErrorsBesideFields() {
         EntityForm form(parseSchemaFields(schema()));
-        QJsonObject fields{{"name", "must not be empty"},
-                           {"config", QJsonObject{{"minute", "expected a number"}}},
-                           {"@entity", QJsonArray{"at least one of these fields must be non-empty: 'paths'"}},
-                           {"unknown_field", "unknown field"}};
+        QJsonObject fields{
+            {"name", "must not be empty"},
+            {"config", QJsonObject{{"minute", "expected a number"}}},
+            {"@entity", QJsonArray{"at least one of these fields must be non-empty: 'paths'"}},
+            {"unknown_field", "unknown field"}};
         form.showErrors("3 schema violations", fields);
         QVERIFY(!form.errorLabel("name")->isHidden());
         QCOMPARE(form.errorLabel("name")->text(), QString("must not be empty"));

@@ -14,8 +14,12 @@ using portico::console::EntityTableModel;
 namespace {
 
 QJsonObject service(const QString& id, const QString& name, int port) {
-    return QJsonObject{{"id", id}, {"name", name}, {"host", name + ".internal"}, {"port", port},
-                       {"tags", QJsonArray{"a", "b"}}, {"enabled", true}};
+    return QJsonObject{{"id", id},
+                       {"name", name},
+                       {"host", name + ".internal"},
+                       {"port", port},
+                       {"tags", QJsonArray{"a", "b"}},
+                       {"enabled", true}};
 }
 
 // Self-signed, CN=api.example.test, valid until 2126.
@@ -33,7 +37,10 @@ const char* const kCertificate =
     "-----END CERTIFICATE-----\n";
 
 QList<EntityTableModel::Column> columns() {
-    return {{"Name", "name"}, {"Port", "port"}, {"Tags", "tags"}, {"Enabled", "enabled"},
+    return {{"Name", "name"},
+            {"Port", "port"},
+            {"Tags", "tags"},
+            {"Enabled", "enabled"},
             {"Service", "service"}};
 }
 
@@ -45,7 +52,8 @@ class EntityTableModelTest : public QObject {
 private slots:
     void showsValues() {
         EntityTableModel model(columns());
-        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         model.setEntities({service("1", "orders", 8080)});
         QCOMPARE(model.rowCount(), 1);
         QCOMPARE(model.columnCount(), 5);
@@ -57,14 +65,18 @@ private slots:
         QCOMPARE(model.index(0, 4).data().toString(), QString());
         QCOMPARE(model.index(0, 0).data(EntityTableModel::IdRole).toString(), QString("1"));
         QCOMPARE(model.index(0, 1).data(EntityTableModel::SortRole).toDouble(), 8080.0);
-        QCOMPARE(model.index(0, 0).data(EntityTableModel::EntityRole).toJsonObject()
-                     .value("host").toString(),
+        QCOMPARE(model.index(0, 0)
+                     .data(EntityTableModel::EntityRole)
+                     .toJsonObject()
+                     .value("host")
+                     .toString(),
                  QString("orders.internal"));
     }
 
     void referencesShowNames() {
         EntityTableModel model(columns());
-        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         QJsonObject route{{"id", "r1"}, {"name", "r"}, {"service", QJsonObject{{"id", "s1"}}}};
         model.setEntities({route});
         QCOMPARE(model.index(0, 4).data().toString(), QString("s1"));
@@ -77,7 +89,8 @@ private slots:
 
     void refreshUpdatesInPlace() {
         EntityTableModel model(columns());
-        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         model.setEntities({service("1", "a", 1), service("2", "b", 2), service("3", "c", 3)});
         QPersistentModelIndex b(model.index(1, 0));
         QPersistentModelIndex c(model.index(2, 0));
@@ -108,9 +121,10 @@ private slots:
         proxy.setSortRole(EntityTableModel::SortRole);
         proxy.setFilterCaseSensitivity(Qt::CaseInsensitive);
         proxy.setFilterKeyColumn(-1);
-        QAbstractItemModelTester tester(&proxy, QAbstractItemModelTester::FailureReportingMode::QtTest);
-        model.setEntities({service("1", "zeta", 80), service("2", "Alpha", 9000),
-                           service("3", "mid", 443)});
+        QAbstractItemModelTester tester(&proxy,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setEntities(
+            {service("1", "zeta", 80), service("2", "Alpha", 9000), service("3", "mid", 443)});
         proxy.sort(1, Qt::AscendingOrder);  // numbers as numbers: 80 < 443 < 9000
         QCOMPARE(proxy.index(0, 0).data().toString(), QString("zeta"));
         QCOMPARE(proxy.index(2, 0).data().toString(), QString("Alpha"));
@@ -125,7 +139,8 @@ private slots:
 
     void certificatesBySubjectAndExpiry() {
         EntityTableModel model({{"Certificate", "cert"}, {"Key", "key"}});
-        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         model.setEntities({QJsonObject{{"id", "c1"}, {"cert", kCertificate}, {"key", "secret"}},
                            QJsonObject{{"id", "c2"}, {"cert", "not a certificate at all"}}});
         QCOMPARE(model.index(0, 0).data().toString(),
@@ -136,7 +151,8 @@ private slots:
 
     void timestampsAndNulls() {
         EntityTableModel model({{"Created", "created_at"}, {"Path", "path"}});
-        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         model.setEntities({QJsonObject{{"id", "x"}, {"created_at", 0}, {"path", QJsonValue()}}});
         QVERIFY(model.index(0, 0).data().toString().startsWith("19"));
         QCOMPARE(model.index(0, 1).data().toString(), QString());

@@ -17,13 +17,9 @@ class LocalGatewayTest : public QObject {
     Q_OBJECT
 
 private slots:
-    void initTestCase() {
-        qputenv("PORTICO_BINARY", PORTICO_BINARY);
-    }
+    void initTestCase() { qputenv("PORTICO_BINARY", PORTICO_BINARY); }
 
-    void findsTheBinary() {
-        QCOMPARE(LocalGateway::findBinary(), QString(PORTICO_BINARY));
-    }
+    void findsTheBinary() { QCOMPARE(LocalGateway::findBinary(), QString(PORTICO_BINARY)); }
 
     void startsConnectsAndStops() {
         QTemporaryDir dir;

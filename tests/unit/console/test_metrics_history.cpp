@@ -22,8 +22,10 @@ QByteArray scrape(int ok, int errors) {
     QByteArray text;
     text += "# HELP portico_http_requests_total Requests served.\n";
     text += "# TYPE portico_http_requests_total counter\n";
-    text += "portico_http_requests_total{route=\"orders\",service=\"orders-svc\",status_class=\"2xx\"} " +
-            QByteArray::number(ok) + "\n";
+    text +=
+        "portico_http_requests_total{route=\"orders\",service=\"orders-svc\",status_class=\"2xx\"}"
+        " " +
+        QByteArray::number(ok) + "\n";
     text += "portico_http_requests_total{route=\"pay\",service=\"pay-svc\",status_class=\"5xx\"} " +
             QByteArray::number(errors) + "\n";
     const char* bounds[] = {"1", "5", "250", "+Inf"};
@@ -31,10 +33,14 @@ QByteArray scrape(int ok, int errors) {
         QByteArray bound(le);
         int ok_count = bound == "1" ? 0 : ok;
         int error_count = (bound == "250" || bound == "+Inf") ? errors : 0;
-        text += "portico_http_request_duration_ms_bucket{route=\"orders\",service=\"orders-svc\","
-                "status_class=\"2xx\",le=\"" + bound + "\"} " + QByteArray::number(ok_count) + "\n";
-        text += "portico_http_request_duration_ms_bucket{route=\"pay\",service=\"pay-svc\","
-                "status_class=\"5xx\",le=\"" + bound + "\"} " + QByteArray::number(error_count) + "\n";
+        text +=
+            "portico_http_request_duration_ms_bucket{route=\"orders\",service=\"orders-svc\","
+            "status_class=\"2xx\",le=\"" +
+            bound + "\"} " + QByteArray::number(ok_count) + "\n";
+        text +=
+            "portico_http_request_duration_ms_bucket{route=\"pay\",service=\"pay-svc\","
+            "status_class=\"5xx\",le=\"" +
+            bound + "\"} " + QByteArray::number(error_count) + "\n";
     }
     return text;
 }
@@ -66,12 +72,12 @@ private slots:
         const double inf = std::numeric_limits<double>::infinity();
         QTest::newRow("empty") << 0.5 << QList<double>{} << QList<double>{} << -1.0;
         QTest::newRow("no requests") << 0.5 << QList<double>{1, inf} << QList<double>{0, 0} << -1.0;
-        QTest::newRow("all in first bucket") << 0.5 << QList<double>{10, inf}
-                                             << QList<double>{4, 4} << 5.0;
-        QTest::newRow("interpolated") << 0.75 << QList<double>{10, 20, inf}
-                                      << QList<double>{50, 100, 100} << 15.0;
-        QTest::newRow("beyond the last bound") << 0.99 << QList<double>{10, 20, inf}
-                                               << QList<double>{1, 1, 100} << 20.0;
+        QTest::newRow("all in first bucket")
+            << 0.5 << QList<double>{10, inf} << QList<double>{4, 4} << 5.0;
+        QTest::newRow("interpolated")
+            << 0.75 << QList<double>{10, 20, inf} << QList<double>{50, 100, 100} << 15.0;
+        QTest::newRow("beyond the last bound")
+            << 0.99 << QList<double>{10, 20, inf} << QList<double>{1, 1, 100} << 20.0;
     }
 
     void quantiles() {
@@ -128,8 +134,7 @@ private slots:
         QTest::newRow("one") << 0.99 << QList<double>{7} << 7.0;
         QTest::newRow("median of four") << 0.5 << QList<double>{4, 1, 3, 2} << 2.0;
         QTest::newRow("p90 of ten") << 0.9 << QList<double>{10, 9, 8, 7, 6, 5, 4, 3, 2, 1} << 9.0;
-        QTest::newRow("p99 of ten") << 0.99 << QList<double>{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}
-                                    << 10.0;
+        QTest::newRow("p99 of ten") << 0.99 << QList<double>{10, 9, 8, 7, 6, 5, 4, 3, 2, 1} << 10.0;
     }
 
     void exactQuantiles() {
@@ -162,7 +167,8 @@ private slots:
     void busyModel() {
         MetricsHistory history;
         BusyModel model("Route");
-        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         QCOMPARE(model.rowCount(), 0);
         history.addScrape(100, scrape(10, 0));
         history.addScrape(101, scrape(20, 1));

@@ -57,18 +57,26 @@ private slots:
         QVERIFY(echo_.start());
         QVERIFY2(gateway_.start(), qPrintable(gateway_.output()));
         QByteArray echo_url = "http://127.0.0.1:" + QByteArray::number(echo_.port());
-        QCOMPARE(gateway_.admin("POST", "/services",
-                                "{\"name\":\"orders-svc\",\"url\":\"" + echo_url + "\"}").status,
+        QCOMPARE(gateway_
+                     .admin("POST", "/services",
+                            "{\"name\":\"orders-svc\",\"url\":\"" + echo_url + "\"}")
+                     .status,
                  201);
-        QCOMPARE(gateway_.admin("POST", "/services/orders-svc/routes",
-                                "{\"name\":\"orders\",\"paths\":[\"/orders\"]}").status,
+        QCOMPARE(gateway_
+                     .admin("POST", "/services/orders-svc/routes",
+                            "{\"name\":\"orders\",\"paths\":[\"/orders\"]}")
+                     .status,
                  201);
         QByteArray dead = "http://127.0.0.1:" + QByteArray::number(freePort());
-        QCOMPARE(gateway_.admin("POST", "/services",
-                                "{\"name\":\"billing-svc\",\"url\":\"" + dead + "\"}").status,
-                 201);
-        QCOMPARE(gateway_.admin("POST", "/services/billing-svc/routes",
-                                "{\"name\":\"billing\",\"paths\":[\"/billing\"]}").status,
+        QCOMPARE(
+            gateway_
+                .admin("POST", "/services", "{\"name\":\"billing-svc\",\"url\":\"" + dead + "\"}")
+                .status,
+            201);
+        QCOMPARE(gateway_
+                     .admin("POST", "/services/billing-svc/routes",
+                            "{\"name\":\"billing\",\"paths\":[\"/billing\"]}")
+                     .status,
                  201);
         // Wait for the proxy to serve the routes.
         QTRY_COMPARE_WITH_TIMEOUT(request(gateway_.proxyPort(), "GET", "/orders").status, 200,
