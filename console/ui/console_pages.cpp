@@ -4,6 +4,7 @@
 #include "console/ui/cluster_page.hpp"
 #include "console/ui/declarative_page.hpp"
 #include "console/ui/entities_page.hpp"
+#include "console/ui/history_page.hpp"
 #include "console/ui/main_window.hpp"
 #include "console/ui/overview_page.hpp"
 #include "console/ui/traffic_page.hpp"
@@ -145,6 +146,16 @@ ConsolePages addConsolePages(MainWindow* window, AdminClient* client) {
     QObject::connect(declarative, &DeclarativePage::exported, window, [window](const QString& p) {
         window->showMessage(QObject::tr("Exported the running configuration to %1").arg(p));
     });
+    pages.history = new HistoryPage(client);
+    window->addPage(QObject::tr("History"), pages.history);
+    QObject::connect(pages.history, &HistoryPage::message, window,
+                     [window](const QString& text) { window->showMessage(text, 10000); });
+    QObject::connect(window, &MainWindow::refreshRequested, pages.history,
+                     [window, page = pages.history] {
+                         if (window->currentPage() == page) {
+                             page->refresh();
+                         }
+                     });
     return pages;
 }
 

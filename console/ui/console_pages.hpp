@@ -11,6 +11,7 @@ class MainWindow;
 class OverviewPage;
 class EntitiesPage;
 class DeclarativePage;
+class HistoryPage;
 class UpstreamsPage;
 class TrafficPage;
 class ClusterPage;
@@ -26,6 +27,7 @@ struct ConsolePages {
     UpstreamsPage* upstreams = nullptr;
     TrafficPage* traffic = nullptr;
     ClusterPage* cluster = nullptr;  // shown only when /status says database strategy postgres
+    HistoryPage* history = nullptr;
 };
 
 // Adds Overview, Services, Routes, Upstreams, Consumers, Plugins, Certificates, Traffic, Cluster
