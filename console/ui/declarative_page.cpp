@@ -329,7 +329,10 @@ void DeclarativePage::showEntry() {
                              show(entry.file_entity.value(field)));
         }
     }
-    text += tr("\n— In the file —\n") + pretty(entry.file_entity);
+    QJsonObject from_file = entry.file_entity;
+    from_file.remove("created_at");  // set when the file is loaded, not written in it
+    from_file.remove("updated_at");
+    text += tr("\n— In the file —\n") + pretty(from_file);
     text += tr("\n— In the gateway —\n") + pretty(entry.running_entity);
     detail_->setPlainText(text);
 }

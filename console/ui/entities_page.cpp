@@ -172,7 +172,12 @@ void EntitiesPage::loadPage(const QString& path) {
         }
         loading_ = false;
         error_->hide();
+        int before = model_->rowCount();
         model_->setEntities(pending_);
+        if (model_->rowCount() > before) {
+            // New rows may need wider columns; refreshes that only update keep the widths.
+            view_->resizeColumnsToContents();
+        }
         count_->setText(tr("%1 of %2").arg(proxy_->rowCount()).arg(model_->rowCount()));
         emit refreshed(model_->rowCount());
     });

@@ -251,7 +251,19 @@ private slots:
         QTest::mouseClick(box->button(QMessageBox::Yes), Qt::LeftButton);
         QTRY_COMPARE_WITH_TIMEOUT(gateway_.admin("GET", "/services/billing-svc").status, 404, 5000);
         QTRY_COMPARE_WITH_TIMEOUT(page->model()->rowCount(), 1, 5000);
-        page->view()->selectRow(0);
+        // A fuller table for the picture.
+        const char* more[] = {
+            "{\"name\":\"billing\",\"url\":\"http://billing.internal:8080/v2\",\"tags\":[\"team-b\"]}",
+            "{\"name\":\"catalog\",\"url\":\"https://catalog.internal\",\"tags\":[\"team-a\"]}",
+            "{\"name\":\"search\",\"url\":\"http://search.internal:9200\",\"enabled\":false}",
+            "{\"name\":\"users\",\"url\":\"http://users.internal:3000/api\",\"retries\":2}"};
+        for (const char* body : more) {
+            QCOMPARE(gateway_.admin("POST", "/services", body).status, 201);
+        }
+        page->refresh();
+        QTRY_COMPARE_WITH_TIMEOUT(page->model()->rowCount(), 5, 5000);
+        page->view()->sortByColumn(0, Qt::AscendingOrder);
+        page->view()->selectRow(page->proxy()->mapFromSource(page->model()->index(0, 0)).row());
         screenshot(window_.get(), "services.png");
     }
 };
