@@ -6,9 +6,8 @@
 #include <QByteArray>
 #include <QObject>
 #include <QPointer>
+#include <QNetworkReply>
 #include <QString>
-
-class QNetworkReply;
 class QTimer;
 
 namespace portico::console {
@@ -44,7 +43,8 @@ private:
 
     QPointer<AdminClient> client_;
     QString path_;
-    QNetworkReply* reply_ = nullptr;
+    // QPointer: the reply belongs to the client's network manager, which may go first.
+    QPointer<QNetworkReply> reply_;
     QTimer* reconnect_timer_;
     QByteArray buffer_;
     QString event_name_;
