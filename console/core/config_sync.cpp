@@ -17,11 +17,7 @@ ConfigSync::ConfigSync(AdminClient* client, QObject* parent) : QObject(parent), 
     qRegisterMetaType<EntityLists>();
 }
 
-bool ConfigSync::dbless() const {
-    if (client_ == nullptr) {
-        return false;
-    }
-    QJsonObject status = client_->lastStatus();
+bool statusSaysDbless(const QJsonObject& status) {
     if (status.isEmpty()) {
         return false;
     }
@@ -30,6 +26,10 @@ bool ConfigSync::dbless() const {
     // leave "database" out there, newer ones say strategy "off".
     return database.value("strategy").toString() == "off" ||
            status.contains("configuration_hash") || !status.contains("database");
+}
+
+bool ConfigSync::dbless() const {
+    return client_ != nullptr && statusSaysDbless(client_->lastStatus());
 }
 
 void ConfigSync::fail(const QString& error) {

@@ -14,6 +14,10 @@
 
 namespace portico::console {
 
+// True when a GET /status body describes a gateway without a database (DB-less): its Admin
+// API is read-only and its configuration is replaced as a whole with POST /config.
+bool statusSaysDbless(const QJsonObject& status);
+
 class ConfigSync : public QObject {
     Q_OBJECT
 public:

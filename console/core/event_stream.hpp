@@ -4,9 +4,9 @@
 // message, and reconnects after a drop (1 s later), resuming with Last-Event-ID. GUI thread.
 
 #include <QByteArray>
+#include <QNetworkReply>
 #include <QObject>
 #include <QPointer>
-#include <QNetworkReply>
 #include <QString>
 class QTimer;
 

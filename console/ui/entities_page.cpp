@@ -1,6 +1,7 @@
 #include "console/ui/entities_page.hpp"
 
 #include "console/core/admin_client.hpp"
+#include "console/core/config_sync.hpp"
 #include "console/ui/entity_form_dialog.hpp"
 
 #include <QAction>
@@ -114,6 +115,7 @@ EntitiesPage::EntitiesPage(AdminClient* client, const EntityPageSpec& spec, QWid
             &EntitiesPage::showSelection);
     connect(model_, &QAbstractItemModel::dataChanged, this, &EntitiesPage::showSelection);
     connect(client_, &AdminClient::statusUpdated, this, [this](const QJsonObject& status) {
+        setReadOnly(statusSaysDbless(status));
         qint64 revision = status.value("configuration").toObject().value("revision").toInteger(-1);
         if (revision != seen_revision_ && isVisible()) {
             refresh();  // something changed in the configuration
@@ -133,6 +135,19 @@ EntitiesPage::EntitiesPage(AdminClient* client, const EntityPageSpec& spec, QWid
 
 EntityFormDialog* EntitiesPage::openDialog() const {
     return dialog_;
+}
+
+void EntitiesPage::setReadOnly(bool read_only) {
+    if (read_only == read_only_) {
+        return;
+    }
+    read_only_ = read_only;
+    new_button_->setEnabled(!read_only);
+    new_button_->setToolTip(read_only ? tr("The gateway runs without a database: its Admin API is "
+                                           "read-only. Change it with a declarative file "
+                                           "(Declarative page).")
+                                      : QString());
+    showSelection();
 }
 
 void EntitiesPage::showEvent(QShowEvent* event) {
@@ -214,8 +229,8 @@ QJsonObject EntitiesPage::selectedEntity() const {
 
 void EntitiesPage::showSelection() {
     QJsonObject entity = selectedEntity();
-    edit_button_->setEnabled(!entity.isEmpty());
-    delete_button_->setEnabled(!entity.isEmpty());
+    edit_button_->setEnabled(!entity.isEmpty() && !read_only_);
+    delete_button_->setEnabled(!entity.isEmpty() && !read_only_);
     QString text = entity.isEmpty() ? QString() : QString::fromUtf8(QJsonDocument(entity).toJson());
     if (json_->toPlainText() != text) {
         json_->setPlainText(text);
@@ -242,6 +257,9 @@ void EntitiesPage::withSchema(std::function<void()> then) {
 }
 
 void EntitiesPage::createEntity() {
+    if (read_only_) {
+        return;
+    }
     withSchema([this] { openForm({}); });
 }
 

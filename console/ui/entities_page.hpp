@@ -43,6 +43,9 @@ public:
     void createEntity();
     void editSelected();
     void deleteSelected();
+    // DB-less gateways: New, Edit and Delete are disabled (set from /status).
+    void setReadOnly(bool read_only);
+    bool readOnly() const { return read_only_; }
 
     EntityTableModel* model() const { return model_; }
     QSortFilterProxyModel* proxy() const { return proxy_; }
@@ -85,6 +88,7 @@ private:
     QPointer<EntityFormDialog> dialog_;
     qint64 seen_revision_ = -1;
     bool loading_ = false;
+    bool read_only_ = false;
     QList<QJsonObject> pending_;
 };
 

@@ -2,6 +2,7 @@
 
 #include "console/core/admin_client.hpp"
 #include "console/core/busy_model.hpp"
+#include "console/core/config_sync.hpp"
 #include "console/core/metrics_history.hpp"
 
 #include <QChart>
@@ -233,7 +234,7 @@ void OverviewPage::onStatus(const QJsonObject& status) {
     if (strategy.isEmpty()) {
         strategy = status.contains("database") ? tr("database") : QStringLiteral("off");
     }
-    if (strategy == "off" || status.contains("configuration_hash")) {  // Kong's DB-less field
+    if (statusSaysDbless(status)) {
         infoLabel("database")->setText(tr("none (DB-less, declarative)"));
     } else {
         bool reachable = database.value("reachable").toBool();

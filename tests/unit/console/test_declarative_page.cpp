@@ -11,6 +11,7 @@
 #include "console/core/diff_model.hpp"
 #include "console/ui/console_pages.hpp"
 #include "console/ui/declarative_page.hpp"
+#include "console/ui/entities_page.hpp"
 #include "console/ui/main_window.hpp"
 #include "tests/integration/harness.hpp"
 
@@ -211,9 +212,15 @@ private slots:
         QVERIFY2(dbless.start({"database = off"}), qPrintable(dbless.output()));
         AdminClient client;
         DeclarativePage page(&client);
+        MainWindow window(&client);
+        ConsolePages pages = addConsolePages(&window, &client);
         client.setBaseUrl(QUrl(QStringLiteral("http://127.0.0.1:%1").arg(dbless.adminPort())));
         QTRY_COMPARE_WITH_TIMEOUT(client.state(), AdminClient::State::Connected, 5000);
         QVERIFY(page.sync()->dbless());
+        // The entity pages are read-only there.
+        QVERIFY(pages.services->readOnly());
+        QVERIFY(!pages.services->newButton()->isEnabled());
+        QVERIFY(pages.services->newButton()->toolTip().contains("declarative"));
         QSignalSpy ready(&page, &DeclarativePage::diffReady);
         QVERIFY(page.openFile(QStringLiteral(PORTICO_FIXTURES_DIR) + "/21-dbless-sample.json"));
         QVERIFY(ready.wait(10000));

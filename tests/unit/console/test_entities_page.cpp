@@ -253,7 +253,8 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(page->model()->rowCount(), 1, 5000);
         // A fuller table for the picture.
         const char* more[] = {
-            "{\"name\":\"billing\",\"url\":\"http://billing.internal:8080/v2\",\"tags\":[\"team-b\"]}",
+            "{\"name\":\"billing\",\"url\":\"http://billing.internal:8080/"
+            "v2\",\"tags\":[\"team-b\"]}",
             "{\"name\":\"catalog\",\"url\":\"https://catalog.internal\",\"tags\":[\"team-a\"]}",
             "{\"name\":\"search\",\"url\":\"http://search.internal:9200\",\"enabled\":false}",
             "{\"name\":\"users\",\"url\":\"http://users.internal:3000/api\",\"retries\":2}"};
