@@ -88,6 +88,10 @@ private slots:
             environment << "PORTICO_" + parts[0].toUpper() + "=" + parts[1];
         }
         auto bootstrap = runCommand(porticoBinary(), {"migrations", "bootstrap"}, environment);
+        if (bootstrap.err.contains("not available in this version")) {
+            // A portico built before PostgreSQL support (issue 5) landed.
+            QSKIP("this portico has no database = postgres yet");
+        }
         QVERIFY2(bootstrap.exit_code == 0 || bootstrap.out.contains("already bootstrapped"),
                  bootstrap.out + bootstrap.err);
         PorticoProcess one;
