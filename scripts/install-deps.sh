@@ -9,6 +9,7 @@ packages=(
   libspdlog-dev libfmt-dev libsqlite3-dev libyaml-cpp-dev libre2-dev libssl-dev
   libc-ares-dev libpq-dev libbenchmark-dev libjemalloc-dev
   qt6-base-dev qt6-charts-dev
+  postgresql-15 postgresql-common
 )
 
 missing=()

@@ -12,7 +12,10 @@
 #include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <set>
 
 #include <unistd.h>
@@ -888,6 +891,15 @@ struct AdminApi::Impl {
             }
             return method == "POST" ? postConfig(request, query, body) : getConfig();
         }
+        if (first == "config" && n >= 2 && segments[1] == "revisions" && n <= 3) {
+            if (!methods({"GET"})) {
+                return notAllowed();
+            }
+            return n == 2 ? listRevisions(query) : showRevision(segments[2]);
+        }
+        if (first == "config" && n == 2 && segments[1] == "rollback") {
+            return methods({"POST"}) ? rollback(body) : notAllowed();
+        }
         if (first == "plugins" && n == 2 && segments[1] == "enabled") {
             return methods({"GET"}) ? pluginsEnabled() : notAllowed();
         }
@@ -1134,20 +1146,36 @@ struct AdminApi::Impl {
         json::object body{{"server", std::move(server)},
                           {"memory", json::object{{"workers_lua_vms", json::array{}},
                                                   {"lua_shared_dicts", json::object{}}}}};
-        bool reachable = store_.reachable();
+        const bool reachable = store_.reachable();
         auto revision = store_.revision();
         json::object configuration{
             {"revision", revision ? json::value(*revision) : json::value(nullptr)}};
         if (hooks_.served_revision) {
             configuration["served_revision"] = hooks_.served_revision();
         }
+        std::string hash;
+        if (hooks_.served_hash) {
+            hash = hooks_.served_hash();
+        } else if (auto all = store_.loadAll()) {
+            hash = declarative::configHash(*all);
+        }
+        configuration["hash"] = hash;
         if (dbless()) {
+            // Kong's DB-less shape: no database object, configuration_hash of the configuration
+            // loaded by the last POST /config (the snapshot follows it within the debounce).
             if (auto all = store_.loadAll()) {
                 body["configuration_hash"] = declarative::configHash(*all);
             }
-        } else {
-            body["database"] = json::object{{"reachable", reachable}};
+            body["configuration"] = std::move(configuration);
+            return jsonResponse(200, body);
         }
+        json::object database{{"strategy", store_.strategy()}, {"reachable", reachable}};
+        if (hooks_.database_status) {
+            for (auto& [key, value] : hooks_.database_status()) {
+                database[key] = value;
+            }
+        }
+        body["database"] = std::move(database);
         body["configuration"] = std::move(configuration);
         return jsonResponse(200, body);
     }
@@ -1283,6 +1311,214 @@ struct AdminApi::Impl {
                            "&size=" + std::to_string(request.size);
         }
         return jsonResponse(200, body);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Configuration history: GET /config/revisions, GET /config/revisions/{n},
+    // POST /config/rollback. Revisions are numbered 1, 2, ...; one per write.
+
+    static constexpr std::size_t kChangesListed = 100;  // per revision in the list view
+    static constexpr std::size_t kRowsPerRead = 10'000'000;
+
+    static std::string entityLabel(const store::RevisionEntry& row) {
+        const auto& doc = row.after ? row.after : row.before;
+        if (!doc) {
+            return {};
+        }
+        for (const char* key : {"name", "username", "target", "key", "tag"}) {
+            if (const auto* value = doc->if_contains(key); value != nullptr && value->is_string()) {
+                return std::string(value->as_string());
+            }
+        }
+        return {};
+    }
+
+    static json::object changeSummary(const store::RevisionEntry& row, bool with_documents) {
+        json::object change{{"operation", store::toString(row.operation)},
+                            {"entity", row.entity},
+                            {"id", row.entity_id}};
+        if (auto label = entityLabel(row); !label.empty()) {
+            change["name"] = label;
+        }
+        if (with_documents) {
+            change["before"] = row.before ? json::value(*row.before) : json::value(nullptr);
+            change["after"] = row.after ? json::value(*row.after) : json::value(nullptr);
+        }
+        return change;
+    }
+
+    // Parses a revision number from a path segment or an offset; nullopt if not a positive one.
+    static std::optional<std::int64_t> revisionNumber(std::string_view text) {
+        std::int64_t value = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc{} || end != text.data() + text.size() || value < 1) {
+            return std::nullopt;
+        }
+        return value;
+    }
+
+    HttpResponse listRevisions(const Query& query) {
+        std::size_t size = 20;
+        std::string offset;
+        if (auto invalid = readPaging(query, size, offset)) {
+            return *invalid;
+        }
+        auto current = store_.revision();
+        if (!current) {
+            return errorResponse(current.error());
+        }
+        std::int64_t upper = *current;
+        if (!offset.empty()) {
+            auto parsed = revisionNumber(offset);
+            if (!parsed) {
+                return errorResponse(ApiError::invalidOffset(offset, "not a revision number"));
+            }
+            upper = std::min(*parsed, *current);
+        }
+        const std::int64_t oldest = std::max<std::int64_t>(1, *current - store::kRevisionsKept + 1);
+        const std::int64_t lower = std::max<std::int64_t>(oldest, upper - static_cast<std::int64_t>(size) + 1);
+        json::array data;
+        if (upper >= lower) {
+            auto rows = store_.revisionRange(lower, upper, kRowsPerRead);
+            if (!rows) {
+                return errorResponse(rows.error());
+            }
+            // Newest first; rows come oldest first.
+            std::map<std::int64_t, json::object, std::greater<>> by_revision;
+            for (const auto& row : *rows) {
+                auto& entry = by_revision[row.revision];
+                if (entry.empty()) {
+                    entry = json::object{{"revision", row.revision},
+                                         {"created_at", row.at},
+                                         {"changes", json::array{}},
+                                         {"changes_total", 0}};
+                }
+                auto& changes = entry["changes"].as_array();
+                if (changes.size() < kChangesListed) {
+                    changes.emplace_back(changeSummary(row, false));
+                }
+                entry["changes_total"] = entry["changes_total"].as_int64() + 1;
+            }
+            for (auto& [revision, entry] : by_revision) {
+                data.emplace_back(std::move(entry));
+            }
+        }
+        json::object body{{"data", std::move(data)}, {"revision", *current}};
+        if (lower > oldest) {
+            body["offset"] = std::to_string(lower - 1);
+            body["next"] = "/config/revisions?offset=" + std::to_string(lower - 1) +
+                           "&size=" + std::to_string(size);
+        } else {
+            body["next"] = nullptr;
+        }
+        return jsonResponse(200, body);
+    }
+
+    HttpResponse showRevision(const std::string& segment) {
+        auto number = revisionNumber(segment);
+        auto current = store_.revision();
+        if (!current) {
+            return errorResponse(current.error());
+        }
+        if (!number || *number > *current) {
+            return errorResponse(ApiError::notFound());
+        }
+        if (*number <= *current - store::kRevisionsKept) {
+            return jsonResponse(
+                404, json::object{{"message", "revision " + segment +
+                                                  " is no longer in the history (the last " +
+                                                  std::to_string(store::kRevisionsKept) +
+                                                  " revisions are kept)"}});
+        }
+        auto rows = store_.revisionRange(*number, *number, kRowsPerRead);
+        if (!rows) {
+            return errorResponse(rows.error());
+        }
+        json::array changes;
+        double at = 0;
+        for (const auto& row : *rows) {
+            at = row.at;
+            changes.emplace_back(changeSummary(row, true));
+        }
+        json::object body{{"revision", *number},
+                          {"created_at", rows->empty() ? json::value(nullptr) : json::value(at)},
+                          {"changes", std::move(changes)}};
+        return jsonResponse(200, body);
+    }
+
+    HttpResponse rollback(const Body& body) {
+        const auto* field = body.kind == Body::Kind::Json ? body.object.if_contains("revision")
+                                                          : nullptr;
+        std::optional<std::int64_t> wanted;
+        if (field != nullptr && field->is_int64()) {
+            wanted = field->as_int64();
+        } else if (field != nullptr && field->is_uint64()) {
+            wanted = static_cast<std::int64_t>(std::min<std::uint64_t>(
+                field->as_uint64(), static_cast<std::uint64_t>(INT64_MAX)));
+        } else if (body.kind == Body::Kind::Form) {
+            for (const auto& [key, value] : body.pairs) {
+                if (key == "revision") {
+                    wanted = revisionNumber(value);
+                    if (value == "0") {
+                        wanted = 0;
+                    }
+                }
+            }
+        }
+        if (!wanted || *wanted < 0) {
+            return errorResponse(ApiError::plain(
+                400, "expected {\"revision\": n} with the revision to restore (an integer >= 0)"));
+        }
+        auto current = store_.revision();
+        if (!current) {
+            return errorResponse(current.error());
+        }
+        const auto target = *wanted;
+        if (target >= *current) {
+            return errorResponse(ApiError::plain(
+                400, "revision " + std::to_string(target) + " is not older than the current "
+                     "revision " + std::to_string(*current) + ": nothing to roll back"));
+        }
+        if (target < *current - store::kRevisionsKept) {
+            return errorResponse(ApiError::plain(
+                400, "revision " + std::to_string(target) +
+                         " is no longer in the history (the last " +
+                         std::to_string(store::kRevisionsKept) + " revisions are kept)"));
+        }
+        auto rows = store_.revisionRange(target + 1, *current, kRowsPerRead);
+        auto all = store_.loadAll();
+        if (!rows || !all) {
+            return errorResponse(!rows ? rows.error() : all.error());
+        }
+        // Undo every change after `target`, newest first.
+        std::map<std::pair<std::string, std::string>, json::object> state;
+        for (auto& [table, list] : *all) {
+            for (auto& entity : list) {
+                state.emplace(std::make_pair(table, idOf(entity)), std::move(entity));
+            }
+        }
+        for (auto it = rows->rbegin(); it != rows->rend(); ++it) {
+            const auto key = std::make_pair(it->entity, it->entity_id);
+            if (it->before) {
+                state[key] = *it->before;
+            } else {
+                state.erase(key);
+            }
+        }
+        declarative::EntitySet restored;
+        for (auto& [key, entity] : state) {
+            restored[key.first].push_back(std::move(entity));
+        }
+        if (auto replaced = store_.replaceAll(restored); !replaced) {
+            return errorResponse(replaced.error());
+        }
+        changed();
+        auto now = store_.revision();
+        core::logger("admin")->info("configuration rolled back restored={} revision={}", target,
+                                    now ? *now : -1);
+        return jsonResponse(201, json::object{{"revision", now ? json::value(*now)
+                                                               : json::value(nullptr)},
+                                              {"restored", target}});
     }
 
     HttpResponse dbOnlyError() {

@@ -32,6 +32,11 @@ struct AdminHooks {
     std::function<boost::json::object()> server_status;
     // Revision currently served by the proxy (the published snapshot), for GET /status.
     std::function<std::int64_t()> served_revision;
+    // Hash of the configuration the proxy serves (GET /status configuration.hash); when empty,
+    // the hash is computed from the store.
+    std::function<std::string()> served_hash;
+    // Extra facts for GET /status "database" (listening, cached configuration in use, ...).
+    std::function<boost::json::object()> database_status;
     // Extra endpoints owned by other components (traffic feed, metrics, explanations), tried
     // before the entity endpoints. Returns nullopt when the path is not theirs; sets `allow` to
     // the methods the path accepts (for OPTIONS and 405).

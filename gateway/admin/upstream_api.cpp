@@ -52,7 +52,8 @@ std::optional<HttpResponse> handleUpstreamEndpoint(proxy::UpstreamRuntime& upstr
                                                    const std::string& node_id,
                                                    const HttpRequest& request,
                                                    const std::vector<std::string>& segments,
-                                                   std::string& allow) {
+                                                   std::string& allow,
+                                                   const PublishOverride& publish) {
     const std::size_t n = segments.size();
     if (n < 3 || segments[0] != "upstreams") {
         return std::nullopt;
@@ -87,6 +88,14 @@ std::optional<HttpResponse> handleUpstreamEndpoint(proxy::UpstreamRuntime& upstr
     auto error = upstreams.setHealth(upstream, segments[3], address, last == "healthy");
     if (!error.empty()) {
         return jsonResponse(404, json::object{{"message", error}});
+    }
+    if (publish) {
+        if (auto failed = publish(upstream, segments[3], address, last == "healthy");
+            !failed.empty()) {
+            return jsonResponse(
+                503, json::object{{"message", "the override was applied on this node only: " +
+                                                  failed}});
+        }
     }
     HttpResponse response;
     response.status = 204;

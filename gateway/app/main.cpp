@@ -4,17 +4,21 @@
 #include "common/declarative.hpp"
 #include "common/validation.hpp"
 #include "gateway/admin/admin_api.hpp"
+#include "gateway/admin/cluster_api.hpp"
 #include "gateway/admin/traffic_api.hpp"
 #include "gateway/admin/upstream_api.hpp"
+#include "gateway/cluster/cluster_agent.hpp"
 #include "gateway/config/config_snapshot.hpp"
 #include "gateway/core/logging.hpp"
 #include "gateway/core/settings.hpp"
 #include "gateway/http/http_server.hpp"
 #include "gateway/proxy/proxy_server.hpp"
 #include "gateway/proxy/upstream_runtime.hpp"
+#include "gateway/store/postgres_store.hpp"
 #include "gateway/store/store.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -27,6 +31,11 @@
 #include <unistd.h>
 
 namespace {
+
+// Writes within this window produce one snapshot.
+constexpr int kRebuildDebounceMs = 20;
+// A node not seen for this long is marked stale in GET /clustering/nodes (heartbeat: 2 s).
+constexpr double kStaleAfterS = 15;
 
 using namespace portico;
 namespace fs = std::filesystem;
@@ -84,9 +93,15 @@ db_export  writes the database's entities to FILE (YAML, or JSON if FILE ends in
 
 const char* kMigrationsHelp = R"(Usage: portico migrations bootstrap|up|status [-c CONF] [-p DIR]
 
-bootstrap  creates the database and applies every migration (sql/sqlite/ for the embedded store)
-up         applies the migrations not applied yet (safe to run again)
-status     prints the configuration revision of the database after applying pending migrations
+bootstrap  creates the schema of an empty database (every migration in sql/postgres/ or
+           sql/sqlite/); says so and changes nothing when it is already bootstrapped
+up         applies the migrations not applied yet; safe to run again, and from several nodes at
+           once (they take turns on a database lock)
+status     lists the applied and pending migrations and the configuration revision; exits 3
+           when the database is not bootstrapped or has pending migrations
+
+With database = postgres, 'portico start' refuses a database that is not bootstrapped or has
+pending migrations: run these first. The embedded store (sqlite) is migrated by 'start' itself.
 )";
 
 struct Options {
@@ -169,11 +184,32 @@ std::optional<declarative::ParseResult> parseDeclarativeFile(const std::string& 
     return result;
 }
 
-std::unique_ptr<store::Store> openStore(const core::Settings& settings) {
+store::PgOptions pgOptions(const core::Settings& settings) {
+    store::PgOptions options;
+    options.host = settings.pg_host;
+    options.port = settings.pg_port;
+    options.user = settings.pg_user;
+    options.password = settings.pg_password;
+    options.database = settings.pg_database;
+    options.ssl = settings.pg_ssl;
+    options.timeout_ms = settings.pg_timeout;
+    options.cache_path = (fs::path(settings.prefix) / "config_cache.json").string();
+    return options;
+}
+
+// Opens the configured store. With PostgreSQL, `allow_cache` lets a starting node serve its
+// cached configuration while the database is unreachable. Throws std::runtime_error saying what
+// is wrong and what to do.
+std::unique_ptr<store::Store> openStore(const core::Settings& settings, bool allow_cache = false) {
     if (settings.database == "postgres") {
-        throw std::runtime_error(
-            "database = postgres is not available in this version yet; use database = sqlite "
-            "(embedded) or database = off (DB-less)");
+        fs::create_directories(settings.prefix);
+        auto options = pgOptions(settings);
+        auto pg = std::make_unique<store::PostgresStore>(options, store::makePgConnection(options));
+        bool from_cache = false;
+        if (auto problem = pg->open(allow_cache, &from_cache); !problem.empty()) {
+            throw std::runtime_error(problem);
+        }
+        return pg;
     }
     if (settings.database == "off") {
         return store::openSqliteStore(":memory:");
@@ -203,7 +239,15 @@ int commandStart(const Options& options) {
     core::setupLogging(settings.log_level);
     auto log = core::logger("main");
     fs::create_directories(fs::path(settings.prefix) / "logs");
-    auto store = openStore(settings);
+    std::unique_ptr<store::Store> store;
+    try {
+        store = openStore(settings, /*allow_cache=*/true);
+    } catch (const std::exception& e) {
+        log->critical("cannot open the {} store: {}", settings.database, e.what());
+        return 1;
+    }
+    // Set only with database = postgres: the cluster side of the store.
+    auto* pg = dynamic_cast<store::PostgresStore*>(store.get());
     if (settings.database == "off" && !settings.declarative_config.empty()) {
         auto parsed = parseDeclarativeFile(settings.declarative_config);
         if (!parsed) {
@@ -228,9 +272,10 @@ int commandStart(const Options& options) {
     // snapshot rebuilds. Lives on the control thread.
     proxy::UpstreamRuntime upstreams(control, settings);
 
+    std::string served_hash;  // control thread
     auto rebuild = [&]() {
-        auto entities = store->loadAll();
         auto revision = store->revision();
+        auto entities = store->loadAll();
         if (!entities || !revision) {
             log->warn("snapshot rebuild failed error={}",
                       !entities ? entities.error().message : revision.error().message);
@@ -243,6 +288,7 @@ int commandStart(const Options& options) {
         log->info("snapshot published revision={} routes={} services={} upstreams={}",
                   snapshot->revision, snapshot->routes.size(), snapshot->services.size(),
                   snapshot->upstreams.size());
+        served_hash = declarative::configHash(*entities);
         upstreams.sync(snapshot);
         snapshots.publish(std::move(snapshot));
     };
@@ -256,7 +302,7 @@ int commandStart(const Options& options) {
             return;
         }
         rebuild_pending = true;
-        debounce.expires_after(std::chrono::milliseconds(20));
+        debounce.expires_after(std::chrono::milliseconds(kRebuildDebounceMs));
         debounce.async_wait([&](boost::system::error_code ec) {
             rebuild_pending = false;
             if (!ec) {
@@ -282,12 +328,77 @@ int commandStart(const Options& options) {
             {"upstream_connections_reused", stats.upstream_connections_reused.load()}};
     };
     hooks.served_revision = [&snapshots]() { return snapshots.load()->revision; };
-    hooks.extension = [&traffic, &metrics, &upstreams, &node](
+    hooks.served_hash = [&served_hash]() { return served_hash; };
+
+    // Many nodes on one PostgreSQL: the change feed, the node registry, shared overrides.
+    std::unique_ptr<cluster::ClusterAgent> agent;
+    admin::PublishOverride publish_override;
+    if (pg != nullptr) {
+        auto describe = [&]() {
+            store::NodeRecord record;
+            record.hostname = node.hostname;
+            record.version = node.version;
+            for (const auto& address : settings.proxy_listen) {
+                record.proxy_listen.push_back(address.toString());
+            }
+            for (const auto& address : settings.admin_listen) {
+                record.admin_listen.push_back(address.toString());
+            }
+            record.started_at = node.started_at;
+            record.applied_revision = snapshots.load()->revision;
+            record.config_hash = served_hash;
+            record.health = boost::json::serialize(upstreams.clusterHealth());
+            return record;
+        };
+        cluster::AgentCallbacks callbacks;
+        callbacks.on_revision = [&]() {
+            auto revision = store->revision();
+            if (revision && *revision != snapshots.load()->revision) {
+                schedule_rebuild();
+            }
+        };
+        callbacks.on_override = [&](const store::HealthOverride& o) {
+            auto error = upstreams.setHealth(o.upstream, o.target, o.address, o.healthy);
+            core::logger("health")->info(
+                "manual override from node={} upstream={} target={} address={} healthy={}{}",
+                o.node_id, o.upstream, o.target, o.address.empty() ? "*" : o.address, o.healthy,
+                error.empty() ? "" : " (not applied: " + error + ")");
+        };
+        callbacks.describe = describe;
+        cluster::AgentOptions agent_options;
+        agent_options.poll_interval = std::chrono::milliseconds(
+            static_cast<long>(settings.db_update_frequency * 1000));
+        agent = std::make_unique<cluster::ClusterAgent>(control, *pg, pg->options(), node.node_id,
+                                                        agent_options, std::move(callbacks));
+        // Overrides made while this node was not running.
+        if (auto overrides = pg->overrides()) {
+            for (const auto& o : *overrides) {
+                upstreams.setHealth(o.upstream, o.target, o.address, o.healthy);
+            }
+        }
+        publish_override = [&](const std::string& upstream, const std::string& target,
+                               const std::string& address, bool healthy) -> std::string {
+            auto done = pg->publishOverride({upstream, target, address, healthy, nowSeconds(),
+                                             node.node_id});
+            return done ? std::string() : done.error().message;
+        };
+        hooks.database_status = [&]() {
+            return boost::json::object{{"listening", agent->listening()},
+                                       {"cached_revision", pg->replicaRevision()}};
+        };
+    }
+
+    hooks.extension = [&traffic, &metrics, &upstreams, &node, &publish_override, pg,
+                       strategy = store->strategy()](
                           const http::HttpRequest& request,
                           const std::vector<std::string>& segments,
                           std::string& allow) -> std::optional<http::HttpResponse> {
-        if (auto handled =
-                admin::handleUpstreamEndpoint(upstreams, node.node_id, request, segments, allow)) {
+        if (auto handled = admin::handleUpstreamEndpoint(upstreams, node.node_id, request,
+                                                         segments, allow, publish_override)) {
+            return handled;
+        }
+        admin::ClusterView view{pg, strategy, kStaleAfterS, nowSeconds()};
+        if (auto handled = admin::handleClusterEndpoint(view, request, segments, allow)) {
             return handled;
         }
         auto handled = admin::handleTrafficEndpoint(traffic, metrics, request, segments, allow);
@@ -330,6 +441,10 @@ int commandStart(const Options& options) {
         }
     }
 
+    if (agent) {
+        agent->start();
+    }
+
     boost::asio::signal_set signals(control, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code ec, int signal) {
         if (ec) {
@@ -340,6 +455,9 @@ int commandStart(const Options& options) {
             server->stop();
         }
         upstreams.stop();
+        if (agent) {
+            agent->stop();
+        }
         control.stop();
     });
     control.run();
@@ -451,10 +569,76 @@ int commandMigrations(const Options& options) {
         std::cerr << "error: no migrations with database = off\n";
         return 1;
     }
-    auto store = openStore(settings);  // applies pending migrations
-    auto revision = store->revision();
-    std::cout << "database " << settings.sqlitePath() << " is up to date (configuration revision "
-              << (revision ? std::to_string(*revision) : "unknown") << ")\n";
+    if (settings.database == "sqlite") {
+        auto store = openStore(settings);  // applies pending migrations
+        auto revision = store->revision();
+        std::cout << "database " << settings.sqlitePath()
+                  << " is up to date (configuration revision "
+                  << (revision ? std::to_string(*revision) : "unknown") << ")\n";
+        return 0;
+    }
+    const auto pg_options = pgOptions(settings);
+    auto connection = store::makePgConnection(pg_options);
+    const auto& migrations = store::postgresMigrations();
+    std::vector<std::string> pending;
+    try {
+        pending = store::sql::pendingMigrations(*connection, migrations);
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 1;
+    }
+    if (!connection->lastError().empty() && connection->unavailable()) {
+        std::cerr << "error: " << connection->lastError()
+                  << "\ncheck pg_host, pg_port, pg_user, pg_password and pg_database, and that "
+                     "the server is running\n";
+        return 1;
+    }
+    const bool bootstrapped = pending.size() < migrations.size();
+    if (action == "status") {
+        std::cout << "database " << pg_options.describe() << ": "
+                  << (migrations.size() - pending.size()) << " migration(s) applied, "
+                  << pending.size() << " pending\n";
+        for (const auto& name : pending) {
+            std::cout << "  pending: " << name << "\n";
+        }
+        if (!bootstrapped) {
+            std::cout << "not bootstrapped: run 'portico migrations bootstrap'\n";
+            return 3;
+        }
+        if (!pending.empty()) {
+            std::cout << "run 'portico migrations up' to apply them\n";
+            return 3;
+        }
+        return 0;
+    }
+    if (action == "bootstrap" && bootstrapped) {
+        std::cout << "database " << pg_options.describe() << " is already bootstrapped"
+                  << (pending.empty() ? "" : "; run 'portico migrations up' for the pending ones")
+                  << "\n";
+        return 0;
+    }
+    if (action == "up" && !bootstrapped) {
+        std::cerr << "error: database " << pg_options.describe()
+                  << " is not bootstrapped: run 'portico migrations bootstrap' first\n";
+        return 1;
+    }
+    if (pending.empty()) {
+        std::cout << "database " << pg_options.describe() << " is up to date, nothing to apply\n";
+        return 0;
+    }
+    std::cout << (action == "bootstrap" ? "bootstrapping " : "migrating ") << pg_options.describe()
+              << " (" << pending.size() << " migration(s)) ...\n";
+    try {
+        const auto applied = store::sql::applyMigrations(*connection, migrations);
+        for (const auto& name : applied) {
+            std::cout << "  applied: " << name << "\n";
+        }
+        std::cout << (applied.empty() ? "nothing to do: another node applied them\n"
+                                      : "database is up to date\n");
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 1;
+    }
     return 0;
 }
 

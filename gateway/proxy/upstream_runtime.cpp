@@ -1488,4 +1488,37 @@ std::string UpstreamRuntime::renderPrometheus() const {
     return out;
 }
 
+json::array UpstreamRuntime::clusterHealth() const {
+    json::array out;
+    for (const auto& [id, state] : impl_->by_id) {
+        auto view = balancerView(id);
+        if (!view) {
+            continue;
+        }
+        const auto* addresses = view->if_contains("addresses");
+        if (addresses == nullptr || !addresses->is_array()) {
+            continue;
+        }
+        for (const auto& item : addresses->as_array()) {
+            const auto& address = item.as_object();
+            std::string cause;
+            for (const char* key : {"last_change", "last_failure"}) {
+                const auto* event = address.if_contains(key);
+                if (cause.empty() && event != nullptr && event->is_object()) {
+                    if (const auto* text = event->as_object().if_contains("cause");
+                        text != nullptr && text->is_string()) {
+                        cause = std::string(text->as_string());
+                    }
+                }
+            }
+            out.push_back(json::object{{"upstream", state->spec.name},
+                                       {"target", address.at("target")},
+                                       {"address", address.at("key")},
+                                       {"health", address.at("state")},
+                                       {"cause", cause}});
+        }
+    }
+    return out;
+}
+
 }  // namespace portico::proxy

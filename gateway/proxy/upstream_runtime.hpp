@@ -10,6 +10,7 @@
 #include "gateway/core/settings.hpp"
 #include "gateway/health/health_state.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include <atomic>
@@ -90,6 +91,11 @@ public:
     // (empty on success): "Not found" when the upstream, target or address is unknown.
     std::string setHealth(const std::string& upstream, const std::string& target,
                           const std::string& address, bool healthy);
+
+    // This node's view of every address of every upstream, for the cluster registry:
+    // [{"upstream", "target", "address", "health", "cause"}] (health: healthy, unhealthy,
+    // disabled; cause: why it last changed, or the last failure).
+    boost::json::array clusterHealth() const;
 
     // Prometheus gauges and counters (target states, probes, passive failures).
     std::string renderPrometheus() const;

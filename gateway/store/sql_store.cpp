@@ -304,10 +304,6 @@ ApiResult<T> ok(T value) {
     return ApiResult<T>(boost::system::in_place_value, std::move(value));
 }
 
-// The revision log keeps the rows of the last kRevisionsKept revisions; a reader further behind
-// reloads everything (loadAll) instead of replaying.
-constexpr std::int64_t kRevisionsKept = 10000;
-
 // One row of the revision log, before it gets its revision number.
 struct LogRow {
     std::string entity;
@@ -365,17 +361,55 @@ std::vector<std::string> appliedMigrations(Connection& connection) {
     return names;
 }
 
-void applyMigrations(Connection& connection, const Migrations& migrations) {
-    if (!connection.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                         "name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)")) {
-        throw std::runtime_error("cannot create schema_migrations: " + connection.lastError());
+namespace {
+
+bool hasMigrationsTable(Connection& connection) {
+    // Both dialects answer this; SQLite through its schema table, PostgreSQL through to_regclass.
+    std::vector<Row> rows;
+    if (connection.strategy() == "postgres") {
+        return connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", {},
+                                &rows) &&
+               !rows.empty() && rows.front().at(0) == "t";
     }
-    const auto applied_list = appliedMigrations(connection);
-    const std::set<std::string> applied(applied_list.begin(), applied_list.end());
+    return connection.query(
+               "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+               {}, &rows) &&
+           !rows.empty();
+}
+
+}  // namespace
+
+std::vector<std::string> pendingMigrations(Connection& connection, const Migrations& migrations) {
+    std::set<std::string> applied;
+    if (hasMigrationsTable(connection)) {
+        const auto list = appliedMigrations(connection);
+        applied.insert(list.begin(), list.end());
+    }
+    std::vector<std::string> pending;
     for (const auto& [name, text] : migrations) {
-        if (applied.count(name) != 0) {
-            continue;
+        if (applied.count(name) == 0) {
+            pending.push_back(name);
         }
+    }
+    return pending;
+}
+
+std::vector<std::string> applyMigrations(Connection& connection, const Migrations& migrations) {
+    // The table is created under the write lock too: two nodes creating it at once would
+    // otherwise race on PostgreSQL's catalog.
+    if (!connection.begin()) {
+        throw std::runtime_error("cannot lock the database for migrations: " +
+                                 connection.lastError());
+    }
+    if (!connection.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                         "name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)") ||
+        !connection.commit()) {
+        const auto message = connection.lastError();
+        connection.rollback();
+        throw std::runtime_error("cannot create schema_migrations: " + message);
+    }
+    std::vector<std::string> done;
+    for (const auto& [name, text] : migrations) {
         auto fail = [&](const char* what) {
             const auto message = connection.lastError();
             connection.rollback();
@@ -383,6 +417,15 @@ void applyMigrations(Connection& connection, const Migrations& migrations) {
         };
         if (!connection.begin()) {
             throw std::runtime_error("migration " + name + ": begin: " + connection.lastError());
+        }
+        // Another process may have applied it while we waited for the lock.
+        std::vector<Row> rows;
+        if (!connection.query("SELECT 1 FROM schema_migrations WHERE name = $1", {name}, &rows)) {
+            fail("check");
+        }
+        if (!rows.empty()) {
+            connection.rollback();
+            continue;
         }
         if (!connection.exec(text)) {
             fail("apply");
@@ -394,8 +437,10 @@ void applyMigrations(Connection& connection, const Migrations& migrations) {
         if (!connection.commit()) {
             fail("commit");
         }
-        logger()->info("migration applied name={}", name);
+        logger()->info("migration applied store={} name={}", connection.strategy(), name);
+        done.push_back(name);
     }
+    return done;
 }
 
 }  // namespace sql
@@ -415,6 +460,12 @@ public:
 
     ApiError dbError(std::string_view what) {
         auto message = db_.lastError();
+        if (db_.unavailable()) {
+            logger()->warn("database unavailable op={} error=\"{}\"", what, message);
+            return ApiError::databaseUnavailable(
+                "database unavailable: " + message +
+                "; the configuration in use is still served, retry when the database is back");
+        }
         logger()->error("database error op={} error=\"{}\"", what, message);
         return ApiError::databaseError(std::move(message));
     }
@@ -475,6 +526,9 @@ public:
                 if (!inserted) {
                     return inserted.error();
                 }
+            }
+            if (!impl_.db_.announceRevision(revision)) {
+                return impl_.dbError("announce");
             }
             if (revision > kRevisionsKept) {
                 auto pruned = impl_.run("DELETE FROM revisions WHERE revision <= $1",
@@ -1072,8 +1126,24 @@ public:
                 rows = std::move(whole);
             }
         }
+        return toEntries(*rows);
+    }
+
+    ApiResult<std::vector<RevisionEntry>> revisionRange(std::int64_t first, std::int64_t last,
+                                                        std::size_t limit) {
+        auto rows = query(
+            "SELECT revision, at, entity, entity_id, operation, before, after FROM revisions "
+            "WHERE revision >= $1 AND revision <= $2 ORDER BY revision, seq LIMIT $3",
+            {std::to_string(first), std::to_string(last), std::to_string(limit)});
+        if (!rows) {
+            return rows.error();
+        }
+        return toEntries(*rows);
+    }
+
+    static std::vector<RevisionEntry> toEntries(const std::vector<sql::Row>& rows) {
         std::vector<RevisionEntry> entries;
-        for (const auto& row : *rows) {
+        for (const auto& row : rows) {
             RevisionEntry entry;
             entry.revision = std::stoll(row.at(0).value_or("0"));
             entry.at = std::strtod(row.at(1).value_or("0").c_str(), nullptr);
@@ -1184,6 +1254,12 @@ ApiResult<std::int64_t> SqlStore::revision() {
 
 ApiResult<std::vector<RevisionEntry>> SqlStore::revisions(std::int64_t after, std::size_t limit) {
     return guarded("revisions", [&] { return impl_->revisions(after, limit); });
+}
+
+ApiResult<std::vector<RevisionEntry>> SqlStore::revisionRange(std::int64_t first,
+                                                              std::int64_t last,
+                                                              std::size_t limit) {
+    return guarded("revision_range", [&] { return impl_->revisionRange(first, last, limit); });
 }
 
 bool SqlStore::reachable() {

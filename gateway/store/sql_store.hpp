@@ -61,15 +61,27 @@ public:
     virtual std::string jsonTextField(std::string_view column, std::string_view field) const = 0;
     // "sqlite", "postgres", "off" (Store::strategy()).
     virtual std::string strategy() const = 0;
+
+    // True when the last failure was the database being unreachable (connection refused or
+    // lost) rather than an error in a statement: the store then answers 503, not 500.
+    virtual bool unavailable() const { return false; }
+    // Called inside every write transaction, just before COMMIT, with the new revision: the
+    // PostgreSQL connection NOTIFYs the other nodes (delivered only if the commit succeeds).
+    virtual bool announceRevision(std::int64_t /*revision*/) { return true; }
 };
 
 // (file name, SQL text), applied in order.
 using Migrations = std::vector<std::pair<std::string, std::string>>;
 
 // Applies every migration not yet recorded in the schema_migrations table, each one in its own
-// transaction together with its record. Throws std::runtime_error naming the migration and the
-// database's message on failure.
-void applyMigrations(Connection& connection, const Migrations& migrations);
+// transaction together with its record. Safe when several processes run it at once against one
+// database: each migration is re-checked inside its transaction, after begin() has taken the
+// write lock. Throws std::runtime_error naming the migration and the database's message on
+// failure. Returns the names it applied.
+std::vector<std::string> applyMigrations(Connection& connection, const Migrations& migrations);
+
+// Names of `migrations` not recorded in schema_migrations (all of them on an empty database).
+std::vector<std::string> pendingMigrations(Connection& connection, const Migrations& migrations);
 
 // Names of migrations already applied, in the order they were applied.
 std::vector<std::string> appliedMigrations(Connection& connection);
@@ -112,6 +124,8 @@ public:
     // `limit`, the result stops before it, unless it is the first one, which is then returned
     // whole (so that a reader always makes progress).
     ApiResult<std::vector<RevisionEntry>> revisions(std::int64_t after, std::size_t limit) override;
+    ApiResult<std::vector<RevisionEntry>> revisionRange(std::int64_t first, std::int64_t last,
+                                                        std::size_t limit) override;
 
     bool reachable() override;
 

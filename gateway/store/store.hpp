@@ -62,6 +62,10 @@ struct TagPage {
 
 enum class Operation { Create, Update, Delete };
 
+// The revision log keeps the rows of the last kRevisionsKept revisions; a reader further behind
+// reloads everything instead of replaying, and older revisions cannot be rolled back to.
+inline constexpr std::int64_t kRevisionsKept = 10000;
+
 struct RevisionEntry {
     std::int64_t revision = 0;
     double at = 0;  // Unix seconds
@@ -117,6 +121,12 @@ public:
     // Revision log entries with revision > `after`, oldest first, at most `limit`.
     virtual ApiResult<std::vector<RevisionEntry>> revisions(std::int64_t after,
                                                             std::size_t limit) = 0;
+
+    // Every log row with first <= revision <= last, ordered by revision then by the order of the
+    // changes within it, at most `limit` rows (GET /config/revisions, rollback).
+    virtual ApiResult<std::vector<RevisionEntry>> revisionRange(std::int64_t first,
+                                                                std::int64_t last,
+                                                                std::size_t limit) = 0;
 
     // Whether the database answers right now (GET /status).
     virtual bool reachable() = 0;
