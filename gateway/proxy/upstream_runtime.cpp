@@ -14,6 +14,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -1511,10 +1512,16 @@ json::array UpstreamRuntime::clusterHealth() const {
                     }
                 }
             }
+            // Upper case, as GET /upstreams/{u}/health spells it (HEALTHY, UNHEALTHY, ...).
+            std::string health = address.at("state").is_string()
+                                     ? std::string(address.at("state").as_string())
+                                     : std::string("unknown");
+            std::transform(health.begin(), health.end(), health.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
             out.push_back(json::object{{"upstream", state->spec.name},
                                        {"target", address.at("target")},
                                        {"address", address.at("key")},
-                                       {"health", address.at("state")},
+                                       {"health", health},
                                        {"cause", cause}});
         }
     }

@@ -93,8 +93,9 @@ public:
                           const std::string& address, bool healthy);
 
     // This node's view of every address of every upstream, for the cluster registry:
-    // [{"upstream", "target", "address", "health", "cause"}] (health: healthy, unhealthy,
-    // disabled; cause: why it last changed, or the last failure).
+    // [{"upstream", "target", "address", "health", "cause"}] (health upper case as in
+    // GET /upstreams/{u}/health: HEALTHY, UNHEALTHY, ...; cause: why it last changed, or the
+    // last failure).
     boost::json::array clusterHealth() const;
 
     // Prometheus gauges and counters (target states, probes, passive failures).

@@ -1,8 +1,8 @@
 // ClusterPage against real gateways. On the embedded store the page does not apply (the window
-// hides it) and the clustering endpoints' 404 shows as a note, not an error. On PostgreSQL (run
-// the test under pg_virtualenv, which sets PGHOST and friends) two nodes share a database: the
-// page lists both with their applied revision, and the targets × nodes matrix shows where they
-// disagree (passive checks trip a dead target on one node only). With
+// hides it) and the clustering endpoints' 404 shows as a note, not an error. On PostgreSQL (a
+// throw-away server the test starts, tests/integration/postgres_server.hpp) two nodes share a
+// database: the page lists both with their applied revision, and the targets × nodes matrix
+// shows where they disagree (passive checks trip a dead target on one node only). With
 // PORTICO_CONSOLE_SCREENSHOTS=<dir> the PostgreSQL case saves cluster.png there.
 
 #include "console/core/admin_client.hpp"
@@ -11,6 +11,7 @@
 #include "console/ui/console_pages.hpp"
 #include "console/ui/main_window.hpp"
 #include "tests/integration/harness.hpp"
+#include "tests/integration/postgres_server.hpp"
 
 #include <QTableView>
 #include <QtTest>
@@ -25,15 +26,6 @@ namespace {
 
 QByteArray local(quint16 port) {
     return "127.0.0.1:" + QByteArray::number(port);
-}
-
-QStringList postgresLines() {
-    return {"database = postgres",
-            "pg_host = " + qEnvironmentVariable("PGHOST"),
-            "pg_port = " + qEnvironmentVariable("PGPORT", "5432"),
-            "pg_user = " + qEnvironmentVariable("PGUSER"),
-            "pg_password = " + qEnvironmentVariable("PGPASSWORD"),
-            "pg_database = " + qEnvironmentVariable("PGDATABASE")};
 }
 
 }  // namespace
@@ -76,28 +68,19 @@ private slots:
     }
 
     void nodesAndMatrixOnPostgres() {
-        if (!qEnvironmentVariableIsSet("PGHOST")) {
-            QSKIP("needs PostgreSQL: run this test under pg_virtualenv");
-        }
+        PostgresServer pg;
+        QVERIFY2(pg.start(), qPrintable(pg.error()));
+        QVERIFY2(pg.createDatabase("console"), qPrintable(pg.error()));
         EchoProcess echo("a");
         QVERIFY(echo.start());
         // Bootstrap the schema once, then two nodes share it.
-        QStringList environment;
-        for (const QString& line : postgresLines()) {
-            const auto parts = line.split(" = ");
-            environment << "PORTICO_" + parts[0].toUpper() + "=" + parts[1];
-        }
-        auto bootstrap = runCommand(porticoBinary(), {"migrations", "bootstrap"}, environment);
-        if (bootstrap.err.contains("not available in this version")) {
-            // A portico built before PostgreSQL support (issue 5) landed.
-            QSKIP("this portico has no database = postgres yet");
-        }
-        QVERIFY2(bootstrap.exit_code == 0 || bootstrap.out.contains("already bootstrapped"),
-                 bootstrap.out + bootstrap.err);
+        auto bootstrap = runCommand(porticoBinary(), {"migrations", "bootstrap"},
+                                    pg.porticoEnvironment("console"));
+        QVERIFY2(bootstrap.exit_code == 0, bootstrap.out + bootstrap.err);
         PorticoProcess one;
         PorticoProcess two;
-        QVERIFY2(one.start(postgresLines()), qPrintable(one.output()));
-        QVERIFY2(two.start(postgresLines()), qPrintable(two.output()));
+        QVERIFY2(one.start(pg.porticoLines("console")), qPrintable(one.output()));
+        QVERIFY2(two.start(pg.porticoLines("console")), qPrintable(two.output()));
 
         const quint16 dead = freePort();
         QCOMPARE(one.admin("POST", "/upstreams",
