@@ -213,6 +213,7 @@ private slots:
     void malformedHttpIs400AndTheProcessKeepsServing();
     void chunkedBodyOverOneMebibyteIs413();
     void changingTheIdIs400();
+    void configHistoryAndRollback();
     void processSurvivedAndNothingWasLost();
 };
 
@@ -887,6 +888,73 @@ void AdminApiTest::statusReportsDatabaseAndRevision() {
     COMPARE_STATUS(call("POST", "/consumers", R"js({"nope":1})js"), 400);
     COMPARE_STATUS(call("DELETE", "/consumers/rev-1"), 204);  // already gone
     QCOMPARE(revision(), after_delete);
+}
+
+// The revision log on the embedded store: GET /config/revisions (newest first, paginated by
+// revision), GET /config/revisions/{n} (before and after), POST /config/rollback.
+void AdminApiTest::configHistoryAndRollback() {
+    COMPARE_STATUS(call("POST", "/consumers", R"js({"username":"hist-1","custom_id":"a"})js"),
+                   201);
+    const auto created = revision();
+    COMPARE_STATUS(call("PATCH", "/consumers/hist-1", R"js({"custom_id":"b"})js"), 200);
+    const auto patched = revision();
+    COMPARE_STATUS(call("DELETE", "/consumers/hist-1"), 204);
+    const auto deleted = revision();
+
+    auto page = call("GET", "/config/revisions?size=2");
+    COMPARE_STATUS(page, 200);
+    auto body = page.json();
+    QCOMPARE(body.value("revision").toInteger(), deleted);
+    auto data = body.value("data").toArray();
+    QCOMPARE(data.size(), 2);
+    auto newest = data[0].toObject();
+    QCOMPARE(newest.value("revision").toInteger(), deleted);
+    QVERIFY(newest.value("created_at").toDouble() > 0);
+    auto change = newest.value("changes").toArray().first().toObject();
+    QCOMPARE(change.value("operation").toString(), QString("delete"));
+    QCOMPARE(change.value("entity").toString(), QString("consumers"));
+    QCOMPARE(change.value("name").toString(), QString("hist-1"));
+    QCOMPARE(data[1].toObject().value("revision").toInteger(), patched);
+    // The next page starts below: the creation.
+    QCOMPARE(body.value("offset").toString(), QString::number(patched - 1));
+    auto next = call("GET", body.value("next").toString().toUtf8());
+    COMPARE_STATUS(next, 200);
+    QCOMPARE(next.json().value("data").toArray().first().toObject().value("revision").toInteger(),
+             created);
+
+    auto detail = call("GET", "/config/revisions/" + QByteArray::number(patched));
+    COMPARE_STATUS(detail, 200);
+    auto patch_change = detail.json().value("changes").toArray().first().toObject();
+    QCOMPARE(patch_change.value("operation").toString(), QString("update"));
+    QCOMPARE(patch_change.value("before").toObject().value("custom_id").toString(), QString("a"));
+    QCOMPARE(patch_change.value("after").toObject().value("custom_id").toString(), QString("b"));
+    COMPARE_STATUS(call("GET", "/config/revisions/" + QByteArray::number(deleted + 100)), 404);
+    COMPARE_STATUS(call("GET", "/config/revisions/zero"), 404);
+    COMPARE_STATUS(call("GET", "/config/revisions?offset=abc"), 400);
+
+    // Back to the state after `patched`: the consumer returns with custom_id b.
+    auto rolled = call("POST", "/config/rollback",
+                       "{\"revision\":" + QByteArray::number(patched) + "}");
+    COMPARE_STATUS(rolled, 201);
+    QCOMPARE(rolled.json().value("restored").toInteger(), patched);
+    QCOMPARE(rolled.json().value("revision").toInteger(), revision());
+    QVERIFY(revision() > deleted);
+    auto restored = call("GET", "/consumers/hist-1");
+    COMPARE_STATUS(restored, 200);
+    QCOMPARE(restored.json().value("custom_id").toString(), QString("b"));
+    // The rollback is itself a revision that can be inspected and undone.
+    auto undo = call("POST", "/config/rollback",
+                     "{\"revision\":" + QByteArray::number(deleted) + "}");
+    COMPARE_STATUS(undo, 201);
+    COMPARE_STATUS(call("GET", "/consumers/hist-1"), 404);
+
+    // Refused: a revision from the future, a non-number, no body; the configuration stays.
+    const auto before_refusals = revision();
+    COMPARE_STATUS(call("POST", "/config/rollback", "{\"revision\":999999999}"), 400);
+    COMPARE_STATUS(call("POST", "/config/rollback", R"js({"revision":"two"})js"), 400);
+    COMPARE_STATUS(call("POST", "/config/rollback", R"js({})js"), 400);
+    COMPARE_STATUS(call("GET", "/config/rollback"), 405);
+    QCOMPARE(revision(), before_refusals);
 }
 
 void AdminApiTest::schemasEndpoints() {
