@@ -294,19 +294,24 @@ int commandStart(const Options& options) {
     };
     rebuild();
 
-    // Debounced rebuild: a burst of Admin API writes produces one snapshot.
+    // Rate-limited rebuild: a change after a quiet spell is compiled at once (on the next turn of
+    // the control loop); changes that follow within kRebuildDebounceMs of a rebuild are gathered
+    // into one more, so a burst of writes costs two snapshots, not one per write.
     boost::asio::steady_timer debounce(control);
     bool rebuild_pending = false;
+    auto last_rebuild = std::chrono::steady_clock::time_point{};
     auto schedule_rebuild = [&]() {
         if (rebuild_pending) {
             return;
         }
         rebuild_pending = true;
-        debounce.expires_after(std::chrono::milliseconds(kRebuildDebounceMs));
+        const auto earliest = last_rebuild + std::chrono::milliseconds(kRebuildDebounceMs);
+        debounce.expires_at(std::max(earliest, std::chrono::steady_clock::now()));
         debounce.async_wait([&](boost::system::error_code ec) {
             rebuild_pending = false;
             if (!ec) {
                 rebuild();
+                last_rebuild = std::chrono::steady_clock::now();
             }
         });
     };
