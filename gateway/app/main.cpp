@@ -7,7 +7,7 @@
 #include "gateway/admin/cluster_api.hpp"
 #include "gateway/admin/traffic_api.hpp"
 #include "gateway/admin/upstream_api.hpp"
-#include "gateway/cluster/cluster_agent.hpp"
+#include "gateway/store/cluster_agent.hpp"
 #include "gateway/config/config_snapshot.hpp"
 #include "gateway/core/logging.hpp"
 #include "gateway/core/settings.hpp"

@@ -1,4 +1,4 @@
-#include "gateway/cluster/cluster_agent.hpp"
+#include "gateway/store/cluster_agent.hpp"
 
 #include "gateway/core/logging.hpp"
 
