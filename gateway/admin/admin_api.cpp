@@ -1490,6 +1490,15 @@ struct AdminApi::Impl {
         if (!rows || !all) {
             return errorResponse(!rows ? rows.error() : all.error());
         }
+        // Another node may have written between the reads: undoing the log over a newer state
+        // would mix the two, so refuse and let the caller retry.
+        if (auto again = store_.revision(); !again || *again != *current) {
+            return errorResponse(ApiError::plain(
+                409, "the configuration changed while the rollback was prepared (revision " +
+                         std::to_string(*current) + " became " +
+                         (again ? std::to_string(*again) : std::string("unknown")) +
+                         "): retry"));
+        }
         // Undo every change after `target`, newest first.
         std::map<std::pair<std::string, std::string>, json::object> state;
         for (auto& [table, list] : *all) {

@@ -195,7 +195,7 @@ const std::vector<KeyInfo>& keyTable() {
         {"pg_database", "portico", stringSetter(&Settings::pg_database)},
         {"pg_ssl", "off", boolSetter(&Settings::pg_ssl)},
         {"pg_timeout", "5000", unsignedSetter(&Settings::pg_timeout, 1, 3600000)},
-        {"pg_max_connections", "8", unsignedSetter(&Settings::pg_max_connections, 1, 1000)},
+        {"pg_max_connections", "8", unsignedSetter(&Settings::pg_max_connections, 2, 1000)},
         {"db_update_frequency", "5",
          [](Settings& s, const std::string& v) {
              char* end = nullptr;

@@ -16,6 +16,10 @@ namespace json = boost::json;
 
 namespace {
 
+// Registry housekeeping rides on the heartbeat: once at start, then every ~10 minutes (2 s beats).
+constexpr std::uint64_t kPurgeEveryBeats = 300;
+constexpr double kForgetNodesAfterS = 24 * 3600;
+
 auto logger() {
     return core::logger("store");
 }
@@ -78,6 +82,7 @@ struct ClusterAgent::Impl : std::enable_shared_from_this<Impl> {
     std::chrono::milliseconds backoff{0};
     bool stopped = false;
     bool warned = false;
+    std::uint64_t beats = 0;
 
     void start() {
         connect();
@@ -204,6 +209,12 @@ struct ClusterAgent::Impl : std::enable_shared_from_this<Impl> {
             record.last_seen = nowSeconds();
             if (auto done = store.heartbeat(record); !done) {
                 logger()->debug("heartbeat failed error=\"{}\"", done.error().message);
+            } else if (++beats % kPurgeEveryBeats == 1) {
+                // Nodes gone for good (scaled down, replaced) leave the registry after a day.
+                if (auto purged = store.purgeNodes(kForgetNodesAfterS); !purged) {
+                    logger()->debug("purging old nodes failed error=\"{}\"",
+                                    purged.error().message);
+                }
             }
         }
         heartbeat_timer.expires_after(options.heartbeat_interval);
