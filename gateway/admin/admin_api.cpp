@@ -1447,6 +1447,15 @@ struct AdminApi::Impl {
     }
 
     HttpResponse rollback(const Body& body) {
+        if (body.kind == Body::Kind::Json) {
+            for (const auto& [key, value] : body.object) {
+                if (key != "revision") {
+                    return errorResponse(ApiError::plain(
+                        400, "unknown field '" + std::string(key) +
+                                 "': POST /config/rollback takes {\"revision\": n}"));
+                }
+            }
+        }
         const auto* field = body.kind == Body::Kind::Json ? body.object.if_contains("revision")
                                                           : nullptr;
         std::optional<std::int64_t> wanted;

@@ -953,6 +953,9 @@ void AdminApiTest::configHistoryAndRollback() {
     COMPARE_STATUS(call("POST", "/config/rollback", "{\"revision\":999999999}"), 400);
     COMPARE_STATUS(call("POST", "/config/rollback", R"js({"revision":"two"})js"), 400);
     COMPARE_STATUS(call("POST", "/config/rollback", R"js({})js"), 400);
+    auto unknown = call("POST", "/config/rollback", R"js({"revision":1,"dry_run":true})js");
+    COMPARE_STATUS(unknown, 400);
+    QVERIFY2(unknown.json().value("message").toString().contains("dry_run"), unknown.body);
     COMPARE_STATUS(call("GET", "/config/rollback"), 405);
     QCOMPARE(revision(), before_refusals);
 }
