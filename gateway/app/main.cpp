@@ -294,19 +294,19 @@ int commandStart(const Options& options) {
     };
     rebuild();
 
-    // Rate-limited rebuild: a change after a quiet spell is compiled at once (on the next turn of
-    // the control loop); changes that follow within kRebuildDebounceMs of a rebuild are gathered
-    // into one more, so a burst of writes costs two snapshots, not one per write.
+    // Rebuilds are gathered: a burst of Admin API writes on this node lands in one snapshot
+    // (kRebuildDebounceMs after the first write). A change from another node is compiled at once
+    // after a quiet spell; those that follow within kRebuildDebounceMs of a rebuild are gathered
+    // into the next one, so a burst elsewhere costs two snapshots here, not one per write.
     boost::asio::steady_timer debounce(control);
     bool rebuild_pending = false;
     auto last_rebuild = std::chrono::steady_clock::time_point{};
-    auto schedule_rebuild = [&]() {
+    auto rebuild_at = [&](std::chrono::steady_clock::time_point when) {
         if (rebuild_pending) {
             return;
         }
         rebuild_pending = true;
-        const auto earliest = last_rebuild + std::chrono::milliseconds(kRebuildDebounceMs);
-        debounce.expires_at(std::max(earliest, std::chrono::steady_clock::now()));
+        debounce.expires_at(when);
         debounce.async_wait([&](boost::system::error_code ec) {
             rebuild_pending = false;
             if (!ec) {
@@ -314,6 +314,11 @@ int commandStart(const Options& options) {
                 last_rebuild = std::chrono::steady_clock::now();
             }
         });
+    };
+    const auto gather = std::chrono::milliseconds(kRebuildDebounceMs);
+    auto schedule_rebuild = [&]() { rebuild_at(std::chrono::steady_clock::now() + gather); };
+    auto schedule_remote_rebuild = [&]() {
+        rebuild_at(std::max(last_rebuild + gather, std::chrono::steady_clock::now()));
     };
 
     char host_name[256] = {};
@@ -359,7 +364,7 @@ int commandStart(const Options& options) {
         callbacks.on_revision = [&]() {
             auto revision = store->revision();
             if (revision && *revision != snapshots.load()->revision) {
-                schedule_rebuild();
+                schedule_remote_rebuild();
             }
         };
         callbacks.on_override = [&](const store::HealthOverride& o) {

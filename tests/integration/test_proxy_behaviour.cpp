@@ -156,6 +156,7 @@ private slots:
                      .status,
                  201);
         waitForRoute("/secure");
+        waitForRoute("/moved");
         auto upgrade = request(gateway_.proxyPort(), "GET", "/secure/x");
         QCOMPARE(upgrade.status, 426);
         QCOMPARE(upgrade.json().value("message").toString(), QString("Please use HTTPS protocol"));
