@@ -31,5 +31,12 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
+if [[ " ${missing[*]} " == *" postgresql-15 "* ]]; then
+  # The tests start their own PostgreSQL in a temporary directory: keep the package from
+  # creating and starting a system cluster on port 5432.
+  $sudo apt-get install -y -qq --no-install-recommends postgresql-common
+  $sudo sed -i -E 's/^#?\s*create_main_cluster\s*=.*/create_main_cluster = false/' \
+    /etc/postgresql-common/createcluster.conf
+fi
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 echo "install-deps: done"
