@@ -3,6 +3,7 @@
 #include "common/declarative.hpp"
 #include "common/formats.hpp"
 #include "common/validation.hpp"
+#include "gateway/admin/json_response.hpp"
 #include "gateway/core/logging.hpp"
 
 #include <boost/json/parse.hpp>
@@ -36,14 +37,6 @@ using Pairs = std::vector<std::pair<std::string, std::string>>;
 double nowSeconds() {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-HttpResponse jsonResponse(int status, const json::value& body) {
-    HttpResponse response;
-    response.status = status;
-    response.set("Content-Type", "application/json; charset=utf-8");
-    response.body = json::serialize(body);
-    return response;
 }
 
 HttpResponse errorResponse(const ApiError& error) {

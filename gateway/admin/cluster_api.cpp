@@ -1,6 +1,7 @@
 #include "gateway/admin/cluster_api.hpp"
 
 #include "common/api_error.hpp"
+#include "gateway/admin/json_response.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -12,14 +13,6 @@ using common::ApiError;
 using http::HttpResponse;
 
 namespace {
-
-HttpResponse jsonResponse(int status, const json::value& body) {
-    HttpResponse response;
-    response.status = status;
-    response.set("Content-Type", "application/json; charset=utf-8");
-    response.body = json::serialize(body);
-    return response;
-}
 
 json::array strings(const std::vector<std::string>& items) {
     json::array out;

@@ -1,6 +1,7 @@
 #include "gateway/admin/traffic_api.hpp"
 
 #include "common/api_error.hpp"
+#include "gateway/admin/json_response.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
@@ -28,14 +29,6 @@ constexpr std::size_t kMaxSize = 1000;
 constexpr std::size_t kStreamBatch = 1000;
 
 using Params = std::vector<std::pair<std::string, std::string>>;
-
-HttpResponse jsonResponse(int status, const json::value& body) {
-    HttpResponse response;
-    response.status = status;
-    response.set("Content-Type", "application/json; charset=utf-8");
-    response.body = json::serialize(body);
-    return response;
-}
 
 HttpResponse errorResponse(const ApiError& error) {
     return jsonResponse(error.http_status, error.toJson());

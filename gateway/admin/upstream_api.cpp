@@ -1,6 +1,7 @@
 #include "gateway/admin/upstream_api.hpp"
 
 #include "common/api_error.hpp"
+#include "gateway/admin/json_response.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -14,14 +15,6 @@ using http::HttpRequest;
 using http::HttpResponse;
 
 namespace {
-
-HttpResponse jsonResponse(int status, const json::value& body) {
-    HttpResponse response;
-    response.status = status;
-    response.set("Content-Type", "application/json; charset=utf-8");
-    response.body = json::serialize(body);
-    return response;
-}
 
 HttpResponse errorResponse(const ApiError& error) {
     return jsonResponse(error.http_status, error.toJson());
