@@ -54,7 +54,7 @@ Commands:
   config db_export FILE write the database's configuration to a declarative file
   migrations bootstrap  create the database schema
   migrations up         apply pending migrations
-  migrations status     list applied migrations
+  migrations status     list applied and pending migrations
   version               print the version
 
 Options (start, config, migrations):
@@ -70,6 +70,9 @@ const char* kStartHelp = R"(Usage: portico start [-c FILE] [-p DIR]
 Starts the gateway in the foreground: the proxy on proxy_listen (default 0.0.0.0:8000) and the
 Admin API on admin_listen (default 127.0.0.1:8001). With database = sqlite (the default) the
 entities live in PREFIX/portico.db; with database = off they come from declarative_config.
+With database = postgres (pg_host, pg_port, pg_user, pg_password, pg_database) many nodes share
+one database, bootstrapped first with 'portico migrations bootstrap'; each node keeps its last
+configuration in PREFIX/config_cache.json and starts from it when the database is unreachable.
 SIGTERM or SIGINT stops it cleanly: listeners close, in-flight requests finish (up to 5 s).
 )";
 
