@@ -1492,15 +1492,6 @@ struct AdminApi::Impl {
         if (!rows || !all) {
             return errorResponse(!rows ? rows.error() : all.error());
         }
-        // Another node may have written between the reads: undoing the log over a newer state
-        // would mix the two, so refuse and let the caller retry.
-        if (auto again = store_.revision(); !again || *again != *current) {
-            return errorResponse(ApiError::plain(
-                409, "the configuration changed while the rollback was prepared (revision " +
-                         std::to_string(*current) + " became " +
-                         (again ? std::to_string(*again) : std::string("unknown")) +
-                         "): retry"));
-        }
         // Undo every change after `target`, newest first.
         std::map<std::pair<std::string, std::string>, json::object> state;
         for (auto& [table, list] : *all) {
@@ -1520,7 +1511,9 @@ struct AdminApi::Impl {
         for (auto& [key, entity] : state) {
             restored[key.first].push_back(std::move(entity));
         }
-        if (auto replaced = store_.replaceAll(restored); !replaced) {
+        // Only if nobody wrote since `current` was read (409 otherwise): undoing the log over a
+        // newer state would mix the two.
+        if (auto replaced = store_.replaceAllAt(restored, *current); !replaced) {
             return errorResponse(replaced.error());
         }
         changed();

@@ -277,14 +277,13 @@ int commandStart(const Options& options) {
 
     std::string served_hash;  // control thread
     auto rebuild = [&]() {
-        auto revision = store->revision();
-        auto entities = store->loadAll();
-        if (!entities || !revision) {
-            log->warn("snapshot rebuild failed error={}",
-                      !entities ? entities.error().message : revision.error().message);
+        auto configuration = store->loadConfiguration();
+        if (!configuration) {
+            log->warn("snapshot rebuild failed error={}", configuration.error().message);
             return;
         }
-        auto snapshot = config::buildSnapshot(*entities, *revision);
+        const auto* entities = &configuration->entities;
+        auto snapshot = config::buildSnapshot(*entities, configuration->revision);
         for (const auto& warning : snapshot->warnings) {
             core::logger("router")->warn("{}", warning);
         }
@@ -364,34 +363,49 @@ int commandStart(const Options& options) {
             return record;
         };
         cluster::AgentCallbacks callbacks;
+        // The newest override this node has applied (control thread).
+        auto last_override_at = std::make_shared<double>(0);
         callbacks.on_revision = [&]() {
             auto revision = store->revision();
             if (revision && *revision != snapshots.load()->revision) {
                 schedule_remote_rebuild();
             }
         };
-        callbacks.on_override = [&](const store::HealthOverride& o) {
+        callbacks.on_override = [&, last_override_at](const store::HealthOverride& o) {
+            *last_override_at = std::max(*last_override_at, o.at);
             auto error = upstreams.setHealth(o.upstream, o.target, o.address, o.healthy);
             core::logger("health")->info(
                 "manual override from node={} upstream={} target={} address={} healthy={}{}",
                 o.node_id, o.upstream, o.target, o.address.empty() ? "*" : o.address, o.healthy,
                 error.empty() ? "" : " (not applied: " + error + ")");
         };
+        // Overrides published while this node was not running or not listening (in order; the
+        // newest per address wins), then the ones that arrive by notification.
+        callbacks.on_connected = [&, last_override_at]() {
+            auto overrides = pg->overrides();
+            if (!overrides) {
+                return;
+            }
+            for (const auto& o : *overrides) {
+                if (o.at > *last_override_at) {
+                    upstreams.setHealth(o.upstream, o.target, o.address, o.healthy);
+                    *last_override_at = o.at;
+                }
+            }
+        };
         callbacks.describe = describe;
         cluster::AgentOptions agent_options;
         agent_options.poll_interval = std::chrono::milliseconds(
-            static_cast<long>(settings.db_update_frequency * 1000));
+            std::max(100L, static_cast<long>(settings.db_update_frequency * 1000)));
         agent = std::make_unique<cluster::ClusterAgent>(control, *pg, pg->options(), node.node_id,
                                                         agent_options, std::move(callbacks));
-        // Overrides made while this node was not running.
-        if (auto overrides = pg->overrides()) {
-            for (const auto& o : *overrides) {
-                upstreams.setHealth(o.upstream, o.target, o.address, o.healthy);
-            }
-        }
-        publish_override = [&](const std::string& upstream, const std::string& target,
-                               const std::string& address, bool healthy) -> std::string {
-            auto done = pg->publishOverride({upstream, target, address, healthy, nowSeconds(),
+        publish_override = [&, last_override_at](const std::string& upstream,
+                                                 const std::string& target,
+                                                 const std::string& address,
+                                                 bool healthy) -> std::string {
+            const double at = nowSeconds();
+            *last_override_at = std::max(*last_override_at, at);
+            auto done = pg->publishOverride({upstream, target, address, healthy, at,
                                              node.node_id});
             return done ? std::string() : done.error().message;
         };
@@ -590,7 +604,8 @@ int commandMigrations(const Options& options) {
                   << (revision ? std::to_string(*revision) : "unknown") << ")\n";
         return 0;
     }
-    const auto pg_options = pgOptions(settings);
+    auto pg_options = pgOptions(settings);
+    pg_options.statement_timeout = false;
     auto connection = store::makePgConnection(pg_options);
     const auto& migrations = store::postgresMigrations();
     std::vector<std::string> pending;

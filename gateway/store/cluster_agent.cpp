@@ -142,7 +142,10 @@ struct ClusterAgent::Impl : std::enable_shared_from_this<Impl> {
         socket = std::make_unique<boost::asio::posix::stream_descriptor>(control,
                                                                           listener.socket());
         waitReadable();
-        // Anything committed while we were not listening.
+        // Anything committed or published while we were not listening.
+        if (callbacks.on_connected) {
+            callbacks.on_connected();
+        }
         if (callbacks.on_revision) {
             callbacks.on_revision();
         }

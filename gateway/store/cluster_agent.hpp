@@ -34,6 +34,8 @@ struct AgentCallbacks {
     std::function<void()> on_revision;
     // Another node published a manual health override.
     std::function<void(const store::HealthOverride&)> on_override;
+    // The change feed is (again) connected: catch up with overrides published meanwhile.
+    std::function<void()> on_connected;
     // This node's registry row; last_seen is filled in by the agent.
     std::function<store::NodeRecord()> describe;
 };

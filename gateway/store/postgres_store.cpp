@@ -7,12 +7,17 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace portico::store {
 
@@ -32,11 +37,58 @@ double systemNow() {
     return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
+// For backoffs: unaffected by the wall clock being stepped.
+double monotonicNow() {
+    using namespace std::chrono;
+    return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
 // One key for the whole cluster: every write transaction and every migration takes it.
 constexpr const char* kWriteLock = "SELECT pg_advisory_xact_lock(7236521047)";
 
 constexpr double kFirstBackoffS = 0.25;
 constexpr double kMaxBackoffS = 8;
+
+// Writes `text` to `path` so that a crash or a power loss leaves the old file or the new one,
+// never a torn one: a temporary file beside it (created 0600: the configuration may hold
+// credentials), fsync'ed, renamed over the target, and the directory fsync'ed. Returns an
+// error message, empty on success.
+std::string writeFileDurably(const std::string& path, const std::string& text) {
+    const std::string temporary = path + ".tmp";
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return temporary + ": " + std::strerror(errno);
+    }
+    std::size_t written = 0;
+    while (written < text.size()) {
+        const auto n = ::write(fd, text.data() + written, text.size() - written);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            const std::string error = temporary + ": " + std::strerror(errno);
+            ::close(fd);
+            return error;
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0) {
+        const std::string error = temporary + ": fsync: " + std::strerror(errno);
+        ::close(fd);
+        return error;
+    }
+    ::close(fd);
+    if (::rename(temporary.c_str(), path.c_str()) != 0) {
+        return path + ": rename: " + std::strerror(errno);
+    }
+    const auto directory = std::filesystem::path(path).parent_path();
+    const int dir = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY);
+    if (dir >= 0) {
+        ::fsync(dir);
+        ::close(dir);
+    }
+    return {};
+}
 
 // libpq keyword/value pairs for a connection.
 struct ConnectParams {
@@ -61,7 +113,11 @@ struct ConnectParams {
         add("keepalives_idle", "5");
         add("keepalives_interval", "2");
         add("keepalives_count", "2");
-        add("options", "-c statement_timeout=" + std::to_string(options.timeout_ms));
+        // ... and so is one that stops acknowledging while a query is in flight (keepalives do
+        // not run while data is unacknowledged; without this the kernel retries for minutes).
+        add("tcp_user_timeout", std::to_string(options.timeout_ms));
+        add("options", "-c statement_timeout=" +
+                           std::to_string(options.statement_timeout ? options.timeout_ms : 0));
         for (std::size_t i = 0; i < storage.size(); i += 2) {
             keys.push_back(storage[i].c_str());
             values.push_back(storage[i + 1].c_str());
@@ -187,7 +243,7 @@ private:
             unavailable_ = true;
             return false;
         }
-        const double now = systemNow();
+        const double now = monotonicNow();
         if (conn_ == nullptr && now < retry_at_) {
             unavailable_ = true;
             error_ = last_connect_error_ + " (next attempt in " +
@@ -525,6 +581,37 @@ ApiResult<void> PostgresStore::replaceAll(const declarative::EntitySet& entities
     return primary_->replaceAll(entities);
 }
 
+ApiResult<void> PostgresStore::replaceAllAt(const declarative::EntitySet& entities,
+                                            std::int64_t expected) {
+    return primary_->replaceAllAt(entities, expected);
+}
+
+ApiResult<Store::Configuration> PostgresStore::loadConfiguration() {
+    auto revision = primary_->revision();
+    if (revision) {
+        auto entities = primary_->loadAll();
+        if (entities) {
+            refreshReplica(*entities, *revision);
+            return Configuration{*revision, std::move(*entities)};
+        }
+        if (entities.error().http_status != 503) {
+            return entities.error();
+        }
+    } else if (revision.error().http_status != 503) {
+        return revision.error();
+    }
+    // Unreachable (perhaps between the two reads): the replica, labelled with its own revision,
+    // so that the node compares revisions correctly once the database is back.
+    if (replica_revision_ < 0) {
+        return ApiError::databaseUnavailable("database unavailable and no configuration cached");
+    }
+    auto entities = replica_->loadAll();
+    if (!entities) {
+        return entities.error();
+    }
+    return Configuration{replica_revision_, std::move(*entities)};
+}
+
 ApiResult<void> PostgresStore::importAll(const declarative::EntitySet& entities) {
     return primary_->importAll(entities);
 }
@@ -565,7 +652,6 @@ void PostgresStore::refreshReplica(const declarative::EntitySet& entities, std::
     if (options_.cache_path.empty()) {
         return;
     }
-    // Written next to the target and renamed over it: a crash leaves the old or the new file.
     json::object tables;
     for (const auto& [table, list] : entities) {
         json::array docs;
@@ -576,24 +662,10 @@ void PostgresStore::refreshReplica(const declarative::EntitySet& entities, std::
     }
     json::object cache{{"revision", revision}, {"saved_at", clock_()},
                        {"entities", std::move(tables)}};
-    const std::string temporary = options_.cache_path + ".tmp";
-    {
-        std::ofstream out(temporary, std::ios::trunc);
-        out << json::serialize(cache);
-        out.flush();
-        if (!out) {
-            logger()->warn("cannot write the configuration cache path={}", temporary);
-            return;
-        }
-    }
-    std::error_code ec;
-    std::filesystem::permissions(temporary, std::filesystem::perms::owner_read |
-                                                std::filesystem::perms::owner_write,
-                                 ec);
-    std::filesystem::rename(temporary, options_.cache_path, ec);
-    if (ec) {
+    if (auto error = writeFileDurably(options_.cache_path, json::serialize(cache));
+        !error.empty()) {
         logger()->warn("cannot write the configuration cache path={} error=\"{}\"",
-                       options_.cache_path, ec.message());
+                       options_.cache_path, error);
     }
 }
 
@@ -717,16 +789,15 @@ ApiResult<void> PostgresStore::publishOverride(const HealthOverride& o) {
     const json::object payload{{"upstream", o.upstream}, {"target", o.target},
                                {"address", o.address},   {"healthy", o.healthy},
                                {"at", o.at},             {"node_id", o.node_id}};
-    const bool done =
-        connection.query(
-            "INSERT INTO health_overrides (upstream, target, address, healthy, at, node_id) "
-            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (upstream, target, address) DO UPDATE "
-            "SET healthy = EXCLUDED.healthy, at = EXCLUDED.at, node_id = EXCLUDED.node_id",
-            {o.upstream, o.target, o.address, std::string(o.healthy ? "true" : "false"),
-             std::to_string(o.at), o.node_id},
-            nullptr) &&
-        connection.query("SELECT pg_notify($1, $2)",
-                         {std::string(kHealthChannel), json::serialize(payload)}, nullptr);
+    // One statement, so one transaction: stored and announced, or neither.
+    const bool done = connection.query(
+        "WITH stored AS (INSERT INTO health_overrides (upstream, target, address, healthy, at, "
+        "node_id) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (upstream, target, address) DO "
+        "UPDATE SET healthy = EXCLUDED.healthy, at = EXCLUDED.at, node_id = EXCLUDED.node_id "
+        "RETURNING 1) SELECT pg_notify($7, $8) FROM stored",
+        {o.upstream, o.target, o.address, std::string(o.healthy ? "true" : "false"),
+         std::to_string(o.at), o.node_id, std::string(kHealthChannel), json::serialize(payload)},
+        nullptr);
     if (!done) {
         return failure(connection);
     }

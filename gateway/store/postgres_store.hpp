@@ -35,6 +35,9 @@ struct PgOptions {
     std::string database = "portico";
     bool ssl = false;                 // sslmode=require when true, disable otherwise
     unsigned timeout_ms = 5000;       // connect timeout and statement timeout
+    // Off for `portico migrations`: a migration may take long, and a second node running them
+    // waits for the first on the migration lock.
+    bool statement_timeout = true;
     // Where the last configuration loaded is cached (empty: no cache file).
     std::string cache_path;
 
@@ -136,6 +139,10 @@ public:
     ApiResult<declarative::EntitySet> loadAll() override;
     ApiResult<TagPage> tags(const TagQuery& query) override;
     ApiResult<void> replaceAll(const declarative::EntitySet& entities) override;
+    ApiResult<void> replaceAllAt(const declarative::EntitySet& entities,
+                                 std::int64_t expected) override;
+    // From PostgreSQL, or from the replica with the replica's revision while it is unreachable.
+    ApiResult<Configuration> loadConfiguration() override;
     ApiResult<void> importAll(const declarative::EntitySet& entities) override;
     // The database's revision, or the replica's while the database is unreachable.
     ApiResult<std::int64_t> revision() override;

@@ -801,13 +801,27 @@ public:
         return {};
     }
 
-    ApiResult<void> replaceAll(const declarative::EntitySet& entities) {
+    ApiResult<void> replaceAll(const declarative::EntitySet& entities,
+                               std::optional<std::int64_t> expected = std::nullopt) {
         if (auto known = checkKnown(entities); !known) {
             return known;
         }
         Transaction transaction(*this);
         if (auto begun = transaction.begin(); !begun) {
             return begun;
+        }
+        if (expected) {
+            // Under the write lock: nobody can commit between this check and ours.
+            auto current = revision();
+            if (!current) {
+                return current.error();
+            }
+            if (*current != *expected) {
+                return ApiError::plain(
+                    409, "the configuration changed meanwhile (revision " +
+                             std::to_string(*expected) + " became " + std::to_string(*current) +
+                             "): retry");
+            }
         }
         auto rows = query("SELECT entity, id, doc FROM entities", {});
         if (!rows) {
@@ -1242,6 +1256,11 @@ ApiResult<TagPage> SqlStore::tags(const TagQuery& query) {
 
 ApiResult<void> SqlStore::replaceAll(const declarative::EntitySet& entities) {
     return guarded("replace_all", [&] { return impl_->replaceAll(entities); });
+}
+
+ApiResult<void> SqlStore::replaceAllAt(const declarative::EntitySet& entities,
+                                       std::int64_t expected) {
+    return guarded("replace_all", [&] { return impl_->replaceAll(entities, expected); });
 }
 
 ApiResult<void> SqlStore::importAll(const declarative::EntitySet& entities) {

@@ -117,6 +117,8 @@ public:
     ApiResult<TagPage> tags(const TagQuery& query) override;
 
     ApiResult<void> replaceAll(const declarative::EntitySet& entities) override;
+    ApiResult<void> replaceAllAt(const declarative::EntitySet& entities,
+                                 std::int64_t expected) override;
     ApiResult<void> importAll(const declarative::EntitySet& entities) override;
 
     ApiResult<std::int64_t> revision() override;

@@ -107,12 +107,34 @@ public:
     virtual ApiResult<Page> list(const EntitySchema& schema, const ListQuery& query) = 0;
     // Every entity of every type, for the snapshot builder and export.
     virtual ApiResult<declarative::EntitySet> loadAll() = 0;
+    // The entities with the revision they belong to, for the snapshot builder. By default the
+    // revision is read first, so the entities are at least that new; a store that can answer
+    // from a replica labels them with the replica's revision.
+    struct Configuration {
+        std::int64_t revision = 0;
+        declarative::EntitySet entities;
+    };
+    virtual ApiResult<Configuration> loadConfiguration() {
+        auto revision = this->revision();
+        if (!revision) {
+            return revision.error();
+        }
+        auto entities = loadAll();
+        if (!entities) {
+            return entities.error();
+        }
+        return Configuration{*revision, std::move(*entities)};
+    }
 
     virtual ApiResult<TagPage> tags(const TagQuery& query) = 0;
 
     // Replaces the whole configuration with `entities` in one transaction (POST /config,
     // db_import with replace) and records one revision.
     virtual ApiResult<void> replaceAll(const declarative::EntitySet& entities) = 0;
+    // The same, only if the revision is still `expected` once the write lock is held (409
+    // otherwise): POST /config/rollback computes the state to restore from that revision.
+    virtual ApiResult<void> replaceAllAt(const declarative::EntitySet& entities,
+                                         std::int64_t expected) = 0;
     // Upserts `entities` in dependency order in one transaction (config db_import).
     virtual ApiResult<void> importAll(const declarative::EntitySet& entities) = 0;
 

@@ -342,6 +342,15 @@ private slots:
 
         QCOMPARE(b_.admin("PUT", "/upstreams/shared/targets/" + target + "/healthy").status, 204);
         QVERIFY(waitUntil([&] { return healthOn(a_) == "HEALTHY"; }, 10000));
+
+        // An override published while a node is down reaches it when it comes back.
+        QCOMPARE(b_.stop(), 0);
+        QCOMPARE(a_.admin("PUT", "/upstreams/shared/targets/" + target + "/unhealthy").status, 204);
+        QVERIFY2(b_.restart(), qPrintable(b_.output()));
+        QVERIFY2(waitUntil([&] { return healthOn(b_) == "UNHEALTHY"; }, 10000),
+                 qPrintable(healthOn(b_)));
+        QCOMPARE(a_.admin("PUT", "/upstreams/shared/targets/" + target + "/healthy").status, 204);
+        QVERIFY(waitUntil([&] { return healthOn(b_) == "HEALTHY"; }, 10000));
     }
 
     void revisionsAndRollback() {
@@ -430,7 +439,11 @@ private slots:
     void aNodeStartsFromItsCacheWhileTheDatabaseIsDown() {
         const qint64 revision = statusRevision(b_);
         QCOMPARE(b_.stop(), 0);
-        QVERIFY(QFile::exists(b_.prefix() + "/config_cache.json"));
+        QFile cache(b_.prefix() + "/config_cache.json");
+        QVERIFY(cache.exists());
+        // It may hold credentials: owner only.
+        QCOMPARE(cache.permissions() & ~(QFile::ReadUser | QFile::WriteUser),
+                 QFile::ReadOwner | QFile::WriteOwner);
         QVERIFY2(pg_.stop(), qPrintable(pg_.error()));
 
         QVERIFY2(b_.restart(), qPrintable(b_.output()));

@@ -677,6 +677,28 @@ private slots:
         QVERIFY(expectOk(store_->tags({}), "tags").data.empty());
     }
 
+    // replaceAllAt (POST /config/rollback): replaces only while the revision is the expected
+    // one; otherwise 409 and nothing changes.
+    void replaceAllAtChecksTheRevisionUnderTheLock() {
+        add(s_.services, {{"id", uuid(1)}, {"name", "first"}});
+        const auto rev = revision();
+        declarative::EntitySet set;
+        set["services"].push_back({{"id", uuid(2)}, {"name", "second"}});
+
+        auto stale = store_->replaceAllAt(set, rev - 1);
+        QVERIFY(!stale);
+        QCOMPARE(stale.error().http_status, 409);
+        QVERIFY2(stale.error().message.find("changed meanwhile") != std::string::npos,
+                 stale.error().message.c_str());
+        QCOMPARE(revision(), rev);
+        QVERIFY(expectOk(store_->get(s_.services, uuid(1)), "get").has_value());
+
+        expectOk(store_->replaceAllAt(set, rev), "replaceAllAt");
+        QCOMPARE(revision(), rev + 1);
+        QVERIFY(!expectOk(store_->get(s_.services, uuid(1)), "get").has_value());
+        QVERIFY(expectOk(store_->get(s_.services, uuid(2)), "get").has_value());
+    }
+
     void importAll() {
         add(s_.services, {{"id", uuid(1)}, {"name", "a"}, {"host", "old"}});
         const auto rev = revision();
