@@ -82,6 +82,7 @@ struct ClusterAgent::Impl : std::enable_shared_from_this<Impl> {
     std::chrono::milliseconds backoff{0};
     bool stopped = false;
     bool warned = false;
+    std::chrono::steady_clock::time_point connected_at{};
     std::uint64_t beats = 0;
 
     void start() {
@@ -114,22 +115,15 @@ struct ClusterAgent::Impl : std::enable_shared_from_this<Impl> {
         }
         std::string error;
         if (!listener.connect(&error)) {
-            backoff = backoff.count() == 0
-                          ? std::chrono::milliseconds(250)
-                          : std::min(backoff * 2, std::chrono::milliseconds(8000));
             if (!warned) {
                 logger()->warn("change feed disconnected, retrying with backoff error=\"{}\"",
                                error);
                 warned = true;
             }
-            reconnect_timer.expires_after(backoff);
-            reconnect_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-                if (!ec) {
-                    self->connect();
-                }
-            });
+            reconnectLater();
             return;
         }
+        connected_at = std::chrono::steady_clock::now();
         if (warned) {
             logger()->info("change feed connected again, comparing revisions");
         } else {
@@ -137,7 +131,6 @@ struct ClusterAgent::Impl : std::enable_shared_from_this<Impl> {
                            store::kHealthChannel);
         }
         warned = false;
-        backoff = std::chrono::milliseconds(0);
         releaseSocket();
         socket = std::make_unique<boost::asio::posix::stream_descriptor>(control,
                                                                           listener.socket());
@@ -149,6 +142,17 @@ struct ClusterAgent::Impl : std::enable_shared_from_this<Impl> {
         if (callbacks.on_revision) {
             callbacks.on_revision();
         }
+    }
+
+    void reconnectLater() {
+        backoff = backoff.count() == 0 ? std::chrono::milliseconds(250)
+                                       : std::min(backoff * 2, std::chrono::milliseconds(8000));
+        reconnect_timer.expires_after(backoff);
+        reconnect_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+            if (!ec) {
+                self->connect();
+            }
+        });
     }
 
     void waitReadable() {
@@ -183,7 +187,15 @@ struct ClusterAgent::Impl : std::enable_shared_from_this<Impl> {
             logger()->warn("change feed connection lost error=\"{}\"", error);
             socket->release();
             socket.reset();
-            connect();
+            // A connection that lived a while is retried at once; one dropped right after it
+            // was made (a pooler, a server refusing LISTEN) keeps backing off, so that the
+            // control thread does not spin on connects.
+            if (std::chrono::steady_clock::now() - connected_at > std::chrono::seconds(5)) {
+                backoff = std::chrono::milliseconds(0);
+                connect();
+            } else {
+                reconnectLater();
+            }
             return;
         }
         waitReadable();
