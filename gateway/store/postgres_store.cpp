@@ -133,12 +133,22 @@ private:
     }
 };
 
+// libpq's messages span lines ("...failed: Connection refused\n\tIs the server running..."):
+// one line, runs of white space collapsed, for logs and API messages.
 std::string trimmed(const char* message) {
-    std::string text = message != nullptr ? message : "";
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
-        text.pop_back();
+    std::string text;
+    bool space = false;
+    for (const char* c = message != nullptr ? message : ""; *c != '\0'; ++c) {
+        if (*c == '\n' || *c == '\t' || *c == ' ' || *c == '\r') {
+            space = !text.empty();
+            continue;
+        }
+        if (space) {
+            text += ' ';
+            space = false;
+        }
+        text += *c;
     }
-    std::replace(text.begin(), text.end(), '\n', ' ');
     return text;
 }
 
@@ -507,7 +517,10 @@ std::string PostgresStore::open(bool allow_cache, bool* from_cache) {
         return {};
     }
     return problem + (allow_cache && !options_.cache_path.empty()
-                          ? "; no usable cached configuration at " + options_.cache_path
+                          ? "; no usable cached configuration at " + options_.cache_path +
+                                " either. Start PostgreSQL (or correct pg_host, pg_port, pg_user, "
+                                "pg_password, pg_database); a node that has run once against it "
+                                "keeps a cache and can start without it"
                           : std::string());
 }
 

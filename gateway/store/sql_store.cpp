@@ -437,7 +437,8 @@ std::vector<std::string> applyMigrations(Connection& connection, const Migration
         if (!connection.commit()) {
             fail("commit");
         }
-        logger()->info("migration applied store={} name={}", connection.strategy(), name);
+        // Debug: the caller says where (an in-memory replica's migrations are not news).
+        logger()->debug("migration applied store={} name={}", connection.strategy(), name);
         done.push_back(name);
     }
     return done;

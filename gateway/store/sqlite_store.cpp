@@ -1,5 +1,7 @@
 #include "gateway/store/sqlite_store.hpp"
 
+#include "gateway/core/logging.hpp"
+
 #include <sqlite3.h>
 
 #include <fcntl.h>
@@ -214,7 +216,11 @@ std::unique_ptr<Store> openSqliteStore(const std::string& path,
                                        SqlStore::Clock clock) {
     auto connection = openSqliteConnection(path);
     try {
-        sql::applyMigrations(*connection, kSqliteMigrations);
+        for (const auto& name : sql::applyMigrations(*connection, kSqliteMigrations)) {
+            if (path != ":memory:") {
+                core::logger("store")->info("migration applied path={} name={}", path, name);
+            }
+        }
     } catch (const std::exception& e) {
         fail(path, e.what());
     }
