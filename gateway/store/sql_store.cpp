@@ -539,6 +539,17 @@ public:
                 }
             }
             if (!impl_.db_.commit()) {
+                if (impl_.db_.unavailable()) {
+                    active_ = false;  // the connection is gone, and the transaction with it
+                    // The COMMIT was sent, its answer never came: it may have landed.
+                    const auto message = impl_.db_.lastError();
+                    logger()->warn("database lost during commit revision={} error=\"{}\"",
+                                   revision, message);
+                    return ApiError::databaseUnavailable(
+                        "database unavailable during commit: " + message +
+                        "; the change may or may not have been saved: once the database is "
+                        "back, check the entity (or GET /config/revisions) before retrying");
+                }
                 return impl_.dbError("commit");
             }
             active_ = false;
