@@ -1314,6 +1314,9 @@ struct AdminApi::Impl {
     static constexpr std::size_t kRowsPerRead = 10'000'000;
 
     static std::string entityLabel(const store::RevisionEntry& row) {
+        if (!row.label.empty()) {
+            return row.label;
+        }
         const auto& doc = row.after ? row.after : row.before;
         if (!doc) {
             return {};
@@ -1372,7 +1375,7 @@ struct AdminApi::Impl {
         const std::int64_t lower = std::max<std::int64_t>(oldest, upper - static_cast<std::int64_t>(size) + 1);
         json::array data;
         if (upper >= lower) {
-            auto rows = store_.revisionRange(lower, upper, kRowsPerRead);
+            auto rows = store_.revisionSummaries(lower, upper, kRowsPerRead);
             if (!rows) {
                 return errorResponse(rows.error());
             }

@@ -648,6 +648,12 @@ ApiResult<std::vector<RevisionEntry>> PostgresStore::revisionRange(std::int64_t 
     return primary_->revisionRange(first, last, limit);
 }
 
+ApiResult<std::vector<RevisionEntry>> PostgresStore::revisionSummaries(std::int64_t first,
+                                                                       std::int64_t last,
+                                                                       std::size_t limit) {
+    return primary_->revisionSummaries(first, last, limit);
+}
+
 bool PostgresStore::reachable() {
     return primary_->reachable();
 }

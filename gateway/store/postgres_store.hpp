@@ -150,6 +150,8 @@ public:
                                                     std::size_t limit) override;
     ApiResult<std::vector<RevisionEntry>> revisionRange(std::int64_t first, std::int64_t last,
                                                         std::size_t limit) override;
+    ApiResult<std::vector<RevisionEntry>> revisionSummaries(std::int64_t first, std::int64_t last,
+                                                            std::size_t limit) override;
     bool reachable() override;
 
     // ---- cluster (cluster_nodes, health_overrides) ----

@@ -1167,6 +1167,31 @@ public:
         return toEntries(*rows);
     }
 
+    ApiResult<std::vector<RevisionEntry>> revisionSummaries(std::int64_t first,
+                                                            std::int64_t last,
+                                                            std::size_t limit) {
+        std::string label = "COALESCE(";
+        for (const char* column : {"after", "before"}) {
+            for (const char* field : {"name", "username", "target", "key", "tag"}) {
+                label += db_.jsonTextField(column, field) + ", ";
+            }
+        }
+        label += "'')";
+        auto rows = query("SELECT revision, at, entity, entity_id, operation, NULL, NULL, " +
+                              label +
+                              " FROM revisions WHERE revision >= $1 AND revision <= $2 "
+                              "ORDER BY revision, seq LIMIT $3",
+                          {std::to_string(first), std::to_string(last), std::to_string(limit)});
+        if (!rows) {
+            return rows.error();
+        }
+        auto entries = toEntries(*rows);
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            entries[i].label = (*rows)[i].at(7).value_or("");
+        }
+        return entries;
+    }
+
     static std::vector<RevisionEntry> toEntries(const std::vector<sql::Row>& rows) {
         std::vector<RevisionEntry> entries;
         for (const auto& row : rows) {
@@ -1291,6 +1316,13 @@ ApiResult<std::vector<RevisionEntry>> SqlStore::revisionRange(std::int64_t first
                                                               std::int64_t last,
                                                               std::size_t limit) {
     return guarded("revision_range", [&] { return impl_->revisionRange(first, last, limit); });
+}
+
+ApiResult<std::vector<RevisionEntry>> SqlStore::revisionSummaries(std::int64_t first,
+                                                                  std::int64_t last,
+                                                                  std::size_t limit) {
+    return guarded("revision_summaries",
+                   [&] { return impl_->revisionSummaries(first, last, limit); });
 }
 
 bool SqlStore::reachable() {

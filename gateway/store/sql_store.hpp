@@ -128,6 +128,8 @@ public:
     ApiResult<std::vector<RevisionEntry>> revisions(std::int64_t after, std::size_t limit) override;
     ApiResult<std::vector<RevisionEntry>> revisionRange(std::int64_t first, std::int64_t last,
                                                         std::size_t limit) override;
+    ApiResult<std::vector<RevisionEntry>> revisionSummaries(std::int64_t first, std::int64_t last,
+                                                            std::size_t limit) override;
 
     bool reachable() override;
 

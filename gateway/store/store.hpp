@@ -74,6 +74,9 @@ struct RevisionEntry {
     Operation operation = Operation::Create;
     std::optional<json::object> before;
     std::optional<json::object> after;
+    // revisionSummaries only (documents left out): the entity's name, username, target, key or
+    // tag, from `after` or else `before`.
+    std::string label;
 };
 
 const char* toString(Operation operation);
@@ -149,6 +152,11 @@ public:
     virtual ApiResult<std::vector<RevisionEntry>> revisionRange(std::int64_t first,
                                                                 std::int64_t last,
                                                                 std::size_t limit) = 0;
+    // The same rows without `before` and `after`, each with its `label`: listing a revision
+    // made by a large import stays cheap.
+    virtual ApiResult<std::vector<RevisionEntry>> revisionSummaries(std::int64_t first,
+                                                                    std::int64_t last,
+                                                                    std::size_t limit) = 0;
 
     // Whether the database answers right now (GET /status).
     virtual bool reachable() = 0;

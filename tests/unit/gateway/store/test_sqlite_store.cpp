@@ -699,6 +699,25 @@ private slots:
         QVERIFY(expectOk(store_->get(s_.services, uuid(2)), "get").has_value());
     }
 
+    // Listings read summaries: no documents, the entity's label from after (or before).
+    void revisionSummariesCarryLabelsNotDocuments() {
+        add(s_.services, {{"id", uuid(1)}, {"name", "labelled"}});
+        const auto created = revision();
+        expectOk(store_->remove(s_.services, uuid(1)), "remove");
+        const auto removed = revision();
+        auto rows = expectOk(store_->revisionSummaries(created, removed, 100), "summaries");
+        QCOMPARE(rows.size(), std::size_t{2});
+        QCOMPARE(rows[0].revision, created);
+        QCOMPARE(rows[0].operation, Operation::Create);
+        QCOMPARE(rows[0].label, std::string("labelled"));
+        QVERIFY(!rows[0].before && !rows[0].after);
+        QCOMPARE(rows[1].operation, Operation::Delete);
+        QCOMPARE(rows[1].label, std::string("labelled"));  // from `before`
+        auto full = expectOk(store_->revisionRange(created, created, 100), "range");
+        QCOMPARE(full.size(), std::size_t{1});
+        QVERIFY(full[0].after.has_value());
+    }
+
     void importAll() {
         add(s_.services, {{"id", uuid(1)}, {"name", "a"}, {"host", "old"}});
         const auto rev = revision();
