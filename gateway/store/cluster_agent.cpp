@@ -114,7 +114,14 @@ struct ClusterAgent::Impl : std::enable_shared_from_this<Impl> {
             return;
         }
         std::string error;
-        if (!listener.connect(&error)) {
+        // While the store itself cannot reach the database (it keeps its own backoff), do not
+        // spend a second connection attempt on the feed: against a host that drops packets each
+        // attempt blocks the control thread for up to pg_timeout.
+        const bool database_down = backoff.count() != 0 && !store.reachable();
+        if (database_down || !listener.connect(&error)) {
+            if (database_down) {
+                error = "the store cannot reach the database either";
+            }
             if (!warned) {
                 logger()->warn("change feed disconnected, retrying with backoff error=\"{}\"",
                                error);
