@@ -465,7 +465,15 @@ struct ProxyServer::Impl {
         return address.to_string() + ":" + std::to_string(endpoint.port());
     }
 
-    std::optional<PooledConnection> takePooled(Worker& worker, const std::string& key) {
+    // A connection pooled less than this long ago is reused without the MSG_PEEK check when the
+    // caller can retry a stale one (an idempotent request): one system call less per request.
+    static constexpr auto kTrustPooledFor = std::chrono::milliseconds(1000);
+
+    // An idle connection to `key`, checked with MSG_PEEK unless `trust_recent` and it was pooled
+    // under kTrustPooledFor ago (then `unchecked` is set).
+    std::optional<PooledConnection> takePooled(Worker& worker, const std::string& key,
+                                               bool trust_recent, bool& unchecked) {
+        unchecked = false;
         auto it = worker.pool.find(key);
         if (it == worker.pool.end()) {
             return std::nullopt;
@@ -476,7 +484,12 @@ struct ProxyServer::Impl {
             PooledConnection connection = std::move(idle.back());
             idle.pop_back();
             worker.pooled--;
-            if (Clock::now() - connection.idle_since < limit && !closedByPeer(connection.socket)) {
+            const auto age = Clock::now() - connection.idle_since;
+            if (age < limit && trust_recent && age < kTrustPooledFor) {
+                unchecked = true;
+                return connection;
+            }
+            if (age < limit && !closedByPeer(connection.socket)) {
                 return connection;
             }
             error_code ignored;
@@ -510,6 +523,7 @@ struct ProxyServer::Impl {
         std::string key;
         unsigned uses = 0;
         bool reused = false;
+        bool unchecked = false;  // pooled and reused without the MSG_PEEK check
     };
 
     // A connection to `endpoint`: a live pooled one, or a new one within connect_timeout. On
@@ -517,13 +531,16 @@ struct ProxyServer::Impl {
     // GCC 12 mishandles aggregate temporaries of non-trivial types in coroutine frames.)
     asio::awaitable<std::unique_ptr<Upstream>> connect(Worker& worker, tcp::endpoint endpoint,
                                                        const config::Service& service,
-                                                       ErrorClass& error, std::string& detail) {
+                                                       ErrorClass& error, std::string& detail,
+                                                       bool trust_recent = false) {
         std::string key = addressKey(endpoint);
-        std::optional<PooledConnection> pooled = takePooled(worker, key);
+        bool unchecked = false;
+        std::optional<PooledConnection> pooled = takePooled(worker, key, trust_recent, unchecked);
         if (pooled) {
             stats_.upstream_connections_reused++;
             std::unique_ptr<Upstream> upstream(
                 new Upstream(beast::tcp_stream(std::move(pooled->socket)), key, pooled->uses, true));
+            upstream->unchecked = unchecked;
             co_return upstream;
         }
         auto executor = co_await asio::this_coro::executor;
@@ -637,6 +654,7 @@ struct ProxyServer::Impl {
         std::string detail;
         bool client_ok = true;
         bool upstream_reusable = false;
+        bool nothing_received = false;  // the connection ended before a single response byte
     };
 
     asio::awaitable<Relayed> relayResponse(Worker& worker, beast::tcp_stream& client,
@@ -660,6 +678,11 @@ struct ProxyServer::Impl {
         if (header_ec) {
             result.error = classify(header_ec, false);
             result.detail = header_ec.message();
+            result.nothing_received = upstream_buffer.size() == 0 &&
+                                      (header_ec == asio::error::eof ||
+                                       header_ec == bhttp::error::end_of_stream ||
+                                       header_ec == asio::error::connection_reset ||
+                                       header_ec == asio::error::broken_pipe);
             co_return result;
         }
         result.got_header = true;
@@ -1080,6 +1103,16 @@ struct ProxyServer::Impl {
                 upstreams_->reportStatus(target.pick, context.record.status, latency_ms);
             }
         };
+        // A pooled connection reused without the MSG_PEEK check turned out closed by the
+        // upstream: not a failure of the address and not a try. The address may be picked again.
+        auto abandon_try = [&](const TryTarget& target) {
+            if (upstream_spec != nullptr) {
+                upstreams_->reportAbandoned(target.pick);
+                if (!tried.empty()) {
+                    tried.pop_back();
+                }
+            }
+        };
 
         unsigned tries = service->retries + 1;
         context.proxy_ms = millisSince(context.received);
@@ -1114,6 +1147,7 @@ struct ProxyServer::Impl {
             }
             std::string upstream_head;
             std::string upstream_head_host = "\x01";  // the Host the head was built for
+            bool stale_retried = false;  // one free retry after a stale unchecked connection
             for (unsigned attempt = 0; attempt < tries; ++attempt) {
                 auto target = next_target(attempt);
                 if (!target) {
@@ -1134,8 +1168,11 @@ struct ProxyServer::Impl {
                 try_record.address = addressKey(endpoint);
                 context.record.address = try_record.address;
                 ErrorClass connect_error = ErrorClass::None;
-                std::unique_ptr<Upstream> upstream = co_await connect(
-                    worker, endpoint, *service, connect_error, try_record.detail);
+                // Only an idempotent request may skip the check: a stale connection is then
+                // retried once, on a checked or new one.
+                std::unique_ptr<Upstream> upstream =
+                    co_await connect(worker, endpoint, *service, connect_error, try_record.detail,
+                                     idempotent && !stale_retried);
                 if (!upstream) {
                     fail_try(*target, try_record, connect_error, {}, try_started);
                     continue;
@@ -1144,6 +1181,12 @@ struct ProxyServer::Impl {
                 auto [write_ec, write_n] =
                     co_await asio::async_write(upstream->stream, upstream_request, kUseTuple);
                 (void)write_n;
+                if (write_ec && upstream->unchecked) {
+                    abandon_try(*target);
+                    stale_retried = true;
+                    --attempt;  // unsigned: wraps and comes back with the loop's ++
+                    continue;
+                }
                 if (write_ec) {
                     fail_try(*target, try_record, classify(write_ec, true), write_ec.message(),
                              try_started);
@@ -1155,6 +1198,12 @@ struct ProxyServer::Impl {
                 }
                 auto relayed = co_await relayResponse(worker, client, buffer, *upstream, *service,
                                                       context, head_request, version, try_started);
+                if (!relayed.got_header && upstream->unchecked && relayed.nothing_received) {
+                    abandon_try(*target);
+                    stale_retried = true;
+                    --attempt;
+                    continue;
+                }
                 if (!relayed.got_header) {
                     fail_try(*target, try_record, relayed.error, relayed.detail, try_started);
                     if (!idempotent) {

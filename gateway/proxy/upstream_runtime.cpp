@@ -1081,6 +1081,10 @@ void UpstreamRuntime::reportConnectFailure(const Pick& pick, bool timeout,
                    -1);
 }
 
+void UpstreamRuntime::reportAbandoned(const Pick& pick) {
+    impl_->passive(pick, std::nullopt, {}, -1);
+}
+
 void UpstreamRuntime::reportStatus(const Pick& pick, int status, double latency_ms) {
     std::optional<health::Event> event;
     std::string detail;

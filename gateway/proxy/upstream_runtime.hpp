@@ -82,6 +82,9 @@ public:
     void reportStart(const Pick& pick);
     void reportConnectFailure(const Pick& pick, bool timeout, const std::string& detail);
     void reportStatus(const Pick& pick, int status, double latency_ms);
+    // A try given up without a verdict on the address (a pooled connection the upstream had
+    // closed): releases the balancer's count of active requests, leaves health alone.
+    void reportAbandoned(const Pick& pick);
 
     // Admin API views and actions (control thread). Upstream by id or name; nullopt if unknown.
     std::optional<boost::json::object> healthView(const std::string& upstream, bool balancer_health,

@@ -330,6 +330,43 @@ private slots:
 
     // §5.2: passive http_failures = 3 with the default unhealthy statuses [429, 500, 503]: two
     // 500s leave the target healthy, the third trips it, and it stops receiving traffic.
+    // An upstream that closes every keep-alive connection right after answering, without
+    // saying so. A GET reuses the pooled connection without the MSG_PEEK check, meets it closed,
+    // and is retried on a new connection at no cost: with retries = 0 it still succeeds, and the
+    // target counts no TCP failure. A POST keeps the check and never meets a closed connection.
+    void staleKeepAliveConnectionsAreRetriedForFree() {
+        RawUpstream closer(RawUpstream::Mode::ReplyAndClose,
+                           "HTTP/1.1 200 OK\r\nX-Upstream: closer\r\nContent-Length: 2\r\n\r\nok");
+        const QByteArray target = local(closer.port());
+        QByteArray error = makeUpstream(
+            "closer", "\"healthchecks\":{\"passive\":{\"unhealthy\":{\"tcp_failures\":1}}}",
+            {{target, 100}}, "\"retries\":0");
+        QVERIFY2(error.isEmpty(), error.constData());
+        auto status = [this](const char* name) {
+            return gateway_.admin("GET", "/status").json().value("server").toObject().value(name)
+                .toInteger();
+        };
+        const auto reused_before = status("upstream_connections_reused");
+        auto gets = send("/closer", 20);
+        QVERIFY2(gets.count("closer") == 20 && gets.non_200 == 0, qPrintable(describe(gets)));
+        // The fast path was taken: pooled connections were handed out unchecked (each one then
+        // found closed and replaced).
+        QVERIFY(status("upstream_connections_reused") - reused_before >= 10);
+        for (int i = 0; i < 5; ++i) {
+            auto post = request(gateway_.proxyPort(), "POST", "/closer", "{}");
+            QCOMPARE(post.status, 200);
+        }
+        QCOMPARE(health("closer", target), QString("HEALTHY"));
+        auto counted = balancerAddress("closer", target);
+        QVERIFY2(counted.value("counters").toObject().contains("tcp_failures") &&
+                     counted.contains("active_connections") &&
+                     counted.value("passive_failures_total").toObject().contains("tcp"),
+                 qPrintable(QJsonDocument(counted).toJson()));
+        QCOMPARE(counted.value("counters").toObject().value("tcp_failures").toInt(), 0);
+        QCOMPARE(counted.value("passive_failures_total").toObject().value("tcp").toInt(), 0);
+        QCOMPARE(counted.value("active_connections").toInt(), 0);  // every abandoned try released
+    }
+
     void passiveHttpFailuresTripAtTheThreshold() {
         EchoProcess good("trip-good");
         QVERIFY(good.start());
