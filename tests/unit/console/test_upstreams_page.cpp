@@ -229,7 +229,10 @@ private slots:
                       "{\"name\":\"orders\",\"healthchecks\":{\"active\":{\"type\":\"http\","
                       "\"http_path\":\"/health\",\"healthy\":{\"interval\":1,\"successes\":2},"
                       "\"unhealthy\":{\"interval\":1,\"tcp_failures\":3,\"http_failures\":3}},"
-                      "\"passive\":{\"unhealthy\":{\"http_failures\":5,\"tcp_failures\":2}}}}"),
+                      // Passive thresholds out of reach of the 40 requests below: the dead
+                      // target must be taken out by the active probes, whatever the timing.
+                      "\"passive\":{\"unhealthy\":{\"http_failures\":100,"
+                      "\"tcp_failures\":100}}}}"),
                  QByteArray());
         for (const QByteArray& target :
              {"{\"target\":\"" + local(echo_a_.port()) + "\",\"weight\":100}",
