@@ -569,25 +569,11 @@ ApiResult<TagPage> PostgresStore::tags(const TagQuery& query) {
 }
 
 ApiResult<declarative::EntitySet> PostgresStore::loadAll() {
-    // The revision first: the entities read next are at least that new, so a snapshot is never
-    // labelled with a revision newer than its content.
-    auto revision = primary_->revision();
-    if (revision) {
-        auto entities = primary_->loadAll();
-        if (entities) {
-            refreshReplica(*entities, *revision);
-            return entities;
-        }
-        if (entities.error().http_status != 503) {
-            return entities;
-        }
-    } else if (revision.error().http_status != 503) {
-        return revision.error();
+    auto configuration = loadConfiguration();
+    if (!configuration) {
+        return configuration.error();
     }
-    if (replica_revision_ < 0) {
-        return ApiError::databaseUnavailable("database unavailable and no configuration cached");
-    }
-    return replica_->loadAll();
+    return std::move(configuration->entities);
 }
 
 ApiResult<void> PostgresStore::replaceAll(const declarative::EntitySet& entities) {
