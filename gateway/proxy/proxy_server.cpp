@@ -12,10 +12,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -48,8 +49,93 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+// The data plane's I/O objects name the worker's executor type directly: no type-erased
+// any_io_executor copies in every completion.
+using Executor = asio::io_context::executor_type;
+template <typename T>
+using Task = asio::awaitable<T, Executor>;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor>;
+using Resolver = asio::ip::basic_resolver<tcp, Executor>;
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 constexpr std::size_t kRelayChunk = 64 * 1024;
+
+// A socket whose operations are bounded by one deadline, as beast::tcp_stream's are, for less:
+// setting the deadline is a clock read and a comparison. The one timer behind it is re-armed
+// only when a deadline comes earlier than the time it waits for; when it fires early it waits
+// again for the current deadline. If the deadline passes, the socket is closed (as
+// tcp_stream does), which ends the pending operation; done() then reports
+// beast::error::timeout. Each operation is bracketed: expiresAfter() before, done() after (which
+// clears the deadline, so an idle socket is never closed by a stale one).
+class TimedSocket {
+public:
+    explicit TimedSocket(Socket socket) : state_(std::make_shared<State>(std::move(socket))) {}
+    explicit TimedSocket(const Executor& executor) : TimedSocket(Socket(executor)) {}
+    TimedSocket(TimedSocket&&) noexcept = default;
+    TimedSocket& operator=(TimedSocket&&) noexcept = default;
+    ~TimedSocket() {
+        if (state_) {
+            error_code ignored;
+            state_->socket.close(ignored);
+            state_->timer.cancel();  // a pending wait lets go of the state
+        }
+    }
+
+    Socket& socket() { return state_->socket; }
+
+    void expiresAfter(Clock::duration timeout) {
+        state_->deadline = Clock::now() + timeout;
+        if (state_->deadline < state_->armed) {
+            arm(state_);
+        }
+    }
+    void expiresNever() { state_->deadline = Clock::time_point::max(); }
+
+    // The outcome of the operation just finished: `ec`, or timeout if the deadline closed the
+    // socket. Clears the deadline.
+    error_code done(error_code ec) {
+        state_->deadline = Clock::time_point::max();
+        if (ec && state_->timed_out) {
+            return beast::error::timeout;
+        }
+        return ec;
+    }
+
+private:
+    struct State {
+        explicit State(Socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+        Socket socket;
+        Timer timer;
+        Clock::time_point deadline = Clock::time_point::max();
+        Clock::time_point armed = Clock::time_point::max();  // max: no wait pending
+        bool timed_out = false;
+    };
+
+    static void arm(const std::shared_ptr<State>& state) {
+        state->armed = state->deadline;
+        state->timer.expires_at(state->deadline);  // a pending wait ends with operation_aborted
+        state->timer.async_wait([state](error_code ec) {
+            if (ec) {
+                return;  // superseded by a newer wait, or the socket is gone
+            }
+            state->armed = Clock::time_point::max();
+            if (state->deadline == Clock::time_point::max()) {
+                return;  // no operation pending: the next one arms again
+            }
+            if (Clock::now() < state->deadline) {
+                arm(state);
+                return;
+            }
+            state->timed_out = true;
+            error_code ignored;
+            state->socket.close(ignored);
+        });
+    }
+
+    std::shared_ptr<State> state_;
+};
 
 std::uint64_t random64() {
     thread_local std::mt19937_64 engine{std::random_device{}()};
@@ -109,7 +195,7 @@ bool isTimeout(ErrorClass error) {
 }
 
 // Whether a connection that sat idle in the pool was closed by the upstream meanwhile.
-bool closedByPeer(tcp::socket& socket) {
+bool closedByPeer(Socket& socket) {
     char byte;
     auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) {
@@ -180,16 +266,16 @@ private:
 // length is in the head, or it ends with the connection). Memory stays at one chunk whatever
 // the body size. `body_bytes` counts what was relayed. Returns {read error, write error}.
 template <bool isRequest>
-asio::awaitable<std::pair<error_code, error_code>> relay(
-    beast::tcp_stream& from, beast::flat_buffer& from_buffer,
-    bhttp::parser<isRequest, bhttp::buffer_body>& parser, beast::tcp_stream& to,
+Task<std::pair<error_code, error_code>> relay(
+    TimedSocket& from, beast::flat_buffer& from_buffer,
+    bhttp::parser<isRequest, bhttp::buffer_body>& parser, TimedSocket& to,
     const std::string& head, bool with_body, bool chunked, std::chrono::milliseconds read_timeout,
     std::chrono::milliseconds write_timeout, std::uint64_t& body_bytes) {
     if (!with_body) {
-        to.expires_after(write_timeout);
-        auto [ec, n] = co_await asio::async_write(to, asio::buffer(head), kUseTuple);
+        to.expiresAfter(write_timeout);
+        auto [ec, n] = co_await asio::async_write(to.socket(), asio::buffer(head), kUseTuple);
         (void)n;
-        co_return std::make_pair(error_code{}, ec);
+        co_return std::make_pair(error_code{}, to.done(ec));
     }
     ChunkLease chunk;
     bool head_sent = false;
@@ -199,10 +285,11 @@ asio::awaitable<std::pair<error_code, error_code>> relay(
         if (!parser.is_done()) {
             parser.get().body().data = chunk.get();
             parser.get().body().size = kRelayChunk;
-            from.expires_after(read_timeout);
+            from.expiresAfter(read_timeout);
             auto [read_ec, read_n] =
-                co_await bhttp::async_read(from, from_buffer, parser, kUseTuple);
+                co_await bhttp::async_read(from.socket(), from_buffer, parser, kUseTuple);
             (void)read_n;
+            read_ec = from.done(read_ec);
             if (read_ec == bhttp::error::need_buffer) {
                 read_ec = {};
             }
@@ -231,9 +318,10 @@ asio::awaitable<std::pair<error_code, error_code>> relay(
             buffers.add("0\r\n\r\n", 5);
         }
         if (!buffers.empty()) {
-            to.expires_after(write_timeout);
-            auto [write_ec, write_n] = co_await asio::async_write(to, buffers, kUseTuple);
+            to.expiresAfter(write_timeout);
+            auto [write_ec, write_n] = co_await asio::async_write(to.socket(), buffers, kUseTuple);
             (void)write_n;
+            write_ec = to.done(write_ec);
             if (write_ec) {
                 co_return std::make_pair(error_code{}, write_ec);
             }
@@ -254,10 +342,9 @@ void appendField(std::string& out, std::string_view name, std::string_view value
 }
 
 // Copies bytes from `from` to `to` until either side closes or stays idle past `idle`.
-asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::chrono::milliseconds idle,
-                           std::uint64_t& bytes) {
+Task<void> pump(Socket& from, Socket& to, std::chrono::milliseconds idle, std::uint64_t& bytes) {
     std::unique_ptr<char[]> chunk(new char[16 * 1024]);
-    asio::steady_timer timer(from.get_executor());
+    Timer timer(from.get_executor());
     for (;;) {
         using namespace asio::experimental::awaitable_operators;
         timer.expires_after(idle);
@@ -280,7 +367,7 @@ asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, std::chrono::mill
         bytes += n;
     }
     error_code ignored;
-    to.shutdown(tcp::socket::shutdown_send, ignored);
+    to.shutdown(Socket::shutdown_send, ignored);
 }
 
 }  // namespace
@@ -298,7 +385,7 @@ void SnapshotHolder::publish(std::shared_ptr<const config::ConfigSnapshot> snaps
 struct ProxyServer::Impl {
     // Idle upstream connections of one worker, per address. Worker thread only: no locks.
     struct PooledConnection {
-        tcp::socket socket;
+        TimedSocket socket;
         Clock::time_point idle_since;
         unsigned uses = 0;
     };
@@ -310,13 +397,15 @@ struct ProxyServer::Impl {
     };
 
     struct Worker {
-        asio::io_context io{1};
-        std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+        // One thread runs it and only that thread touches the worker's sockets: no locking in the
+        // reactor's per-socket operations.
+        asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+        std::vector<std::unique_ptr<Acceptor>> acceptors;
         std::thread thread;
         std::unordered_map<std::string, std::deque<PooledConnection>> pool;
         std::size_t pooled = 0;
         std::unordered_map<std::string, DnsEntry> dns;
-        std::unordered_set<beast::tcp_stream*> idle_clients;  // waiting for a next request
+        std::unordered_set<TimedSocket*> idle_clients;  // waiting for a next request
     };
 
     core::Settings settings_;
@@ -362,7 +451,7 @@ struct ProxyServer::Impl {
         }
     }
 
-    static std::unique_ptr<tcp::acceptor> bindAcceptor(asio::io_context& io,
+    static std::unique_ptr<Acceptor> bindAcceptor(asio::io_context& io,
                                                        const core::ListenAddress& address) {
         error_code ec;
         auto ip = asio::ip::make_address(address.host, ec);
@@ -370,7 +459,7 @@ struct ProxyServer::Impl {
             throw std::system_error(ec, "proxy_listen: invalid address '" + address.host + "'");
         }
         tcp::endpoint endpoint(ip, address.port);
-        auto acceptor = std::make_unique<tcp::acceptor>(io);
+        auto acceptor = std::make_unique<Acceptor>(io);
         acceptor->open(endpoint.protocol());
         acceptor->set_option(asio::socket_base::reuse_address(true));
         int one = 1;
@@ -398,7 +487,7 @@ struct ProxyServer::Impl {
         }
     }
 
-    asio::awaitable<void> acceptLoop(Worker& worker, tcp::acceptor& acceptor, std::uint16_t port) {
+    Task<void> acceptLoop(Worker& worker, Acceptor& acceptor, std::uint16_t port) {
         while (acceptor.is_open()) {
             auto accepted = co_await acceptor.async_accept(kUseTuple);
             auto ec = std::get<0>(accepted);
@@ -420,7 +509,7 @@ struct ProxyServer::Impl {
     // ---------------------------------------------------------------------------------------
     // Upstream side: name resolution (cached per worker) and pooled connections.
 
-    asio::awaitable<std::vector<tcp::endpoint>> resolve(Worker& worker,
+    Task<std::vector<tcp::endpoint>> resolve(Worker& worker,
                                                         const config::Service& service) {
         error_code ec;
         auto literal = asio::ip::make_address(service.host, ec);
@@ -439,7 +528,7 @@ struct ProxyServer::Impl {
             entry.next = (entry.next + 1) % std::max<std::size_t>(1, entry.endpoints.size());
             co_return rotated;
         }
-        tcp::resolver resolver(co_await asio::this_coro::executor);
+        Resolver resolver(co_await asio::this_coro::executor);
         auto resolved =
             co_await resolver.async_resolve(service.host, std::to_string(service.port), kUseTuple);
         auto resolve_ec = std::get<0>(resolved);
@@ -489,27 +578,21 @@ struct ProxyServer::Impl {
                 unchecked = true;
                 return connection;
             }
-            if (age < limit && !closedByPeer(connection.socket)) {
+            if (age < limit && !closedByPeer(connection.socket.socket())) {
                 return connection;
             }
-            error_code ignored;
-            connection.socket.close(ignored);
-        }
+        }  // a stale or expired one is closed as it goes
         return std::nullopt;
     }
 
-    void returnToPool(Worker& worker, const std::string& key, tcp::socket socket, unsigned uses) {
+    void returnToPool(Worker& worker, const std::string& key, TimedSocket socket, unsigned uses) {
         if (stopping_ || settings_.upstream_keepalive_pool_size == 0 ||
             uses >= settings_.upstream_keepalive_max_requests) {
-            error_code ignored;
-            socket.close(ignored);
-            return;
+            return;  // closed as `socket` goes
         }
         auto& idle = worker.pool[key];
         if (idle.size() >= settings_.upstream_keepalive_pool_size) {
-            error_code ignored;
-            idle.front().socket.close(ignored);
-            idle.pop_front();
+            idle.pop_front();  // closes it
             worker.pooled--;
         }
         idle.push_back(PooledConnection{std::move(socket), Clock::now(), uses});
@@ -517,9 +600,9 @@ struct ProxyServer::Impl {
     }
 
     struct Upstream {
-        Upstream(beast::tcp_stream s, std::string k, unsigned u, bool r)
+        Upstream(TimedSocket s, std::string k, unsigned u, bool r)
             : stream(std::move(s)), key(std::move(k)), uses(u), reused(r) {}
-        beast::tcp_stream stream;
+        TimedSocket stream;
         std::string key;
         unsigned uses = 0;
         bool reused = false;
@@ -529,7 +612,7 @@ struct ProxyServer::Impl {
     // A connection to `endpoint`: a live pooled one, or a new one within connect_timeout. On
     // failure returns null and sets `error` and `detail`. (Results are kept to simple types:
     // GCC 12 mishandles aggregate temporaries of non-trivial types in coroutine frames.)
-    asio::awaitable<std::unique_ptr<Upstream>> connect(Worker& worker, tcp::endpoint endpoint,
+    Task<std::unique_ptr<Upstream>> connect(Worker& worker, tcp::endpoint endpoint,
                                                        const config::Service& service,
                                                        ErrorClass& error, std::string& detail,
                                                        bool trust_recent = false) {
@@ -539,14 +622,15 @@ struct ProxyServer::Impl {
         if (pooled) {
             stats_.upstream_connections_reused++;
             std::unique_ptr<Upstream> upstream(
-                new Upstream(beast::tcp_stream(std::move(pooled->socket)), key, pooled->uses, true));
+                new Upstream(std::move(pooled->socket), key, pooled->uses, true));
             upstream->unchecked = unchecked;
             co_return upstream;
         }
         auto executor = co_await asio::this_coro::executor;
-        std::unique_ptr<Upstream> upstream(new Upstream(beast::tcp_stream(executor), key, 0, false));
-        upstream->stream.expires_after(std::chrono::milliseconds(service.connect_timeout_ms));
-        auto [ec] = co_await upstream->stream.async_connect(endpoint, kUseTuple);
+        std::unique_ptr<Upstream> upstream(new Upstream(TimedSocket(executor), key, 0, false));
+        upstream->stream.expiresAfter(std::chrono::milliseconds(service.connect_timeout_ms));
+        auto [connect_ec] = co_await upstream->stream.socket().async_connect(endpoint, kUseTuple);
+        auto ec = upstream->stream.done(connect_ec);
         if (ec) {
             detail = ec.message();
             error = ec == beast::error::timeout ? ErrorClass::ConnectTimeout
@@ -589,7 +673,7 @@ struct ProxyServer::Impl {
     };
 
     // Writes a gateway-made error and fills in the record and the explanation.
-    asio::awaitable<bool> answerError(beast::tcp_stream& client, RequestContext& context,
+    Task<bool> answerError(TimedSocket& client, RequestContext& context,
                                       int status, std::string_view message,
                                       std::string_view accept, unsigned version,
                                       std::string summary) {
@@ -607,14 +691,14 @@ struct ProxyServer::Impl {
             context.explanation.message = std::string(message);
             context.explanation.summary = std::move(summary);
         }
-        client.expires_after(std::chrono::seconds(settings_.client_body_timeout));
-        auto [ec, n] = co_await bhttp::async_write(client, response, kUseTuple);
+        client.expiresAfter(std::chrono::seconds(settings_.client_body_timeout));
+        auto [ec, n] = co_await bhttp::async_write(client.socket(), response, kUseTuple);
         (void)n;
-        co_return !ec;
+        co_return !client.done(ec);
     }
 
     // 426 "Please use HTTPS protocol", or a redirect to https:// with the route's status.
-    asio::awaitable<bool> answerHttpsRequired(beast::tcp_stream& client, RequestContext& context,
+    Task<bool> answerHttpsRequired(TimedSocket& client, RequestContext& context,
                                               const router::Route& route, const std::string& host,
                                               const std::string& target, std::string_view accept,
                                               unsigned version) {
@@ -640,10 +724,10 @@ struct ProxyServer::Impl {
             response.keep_alive(context.keep_alive && !stopping_);
         }
         context.record.bytes_out = response.body().size();
-        client.expires_after(std::chrono::seconds(settings_.client_body_timeout));
-        auto [ec, n] = co_await bhttp::async_write(client, response, kUseTuple);
+        client.expiresAfter(std::chrono::seconds(settings_.client_body_timeout));
+        auto [ec, n] = co_await bhttp::async_write(client.socket(), response, kUseTuple);
         (void)n;
-        co_return !ec;
+        co_return !client.done(ec);
     }
 
     // Reads the upstream's response header and relays the response to the client.
@@ -657,7 +741,7 @@ struct ProxyServer::Impl {
         bool nothing_received = false;  // the connection ended before a single response byte
     };
 
-    asio::awaitable<Relayed> relayResponse(Worker& worker, beast::tcp_stream& client,
+    Task<Relayed> relayResponse(Worker& worker, TimedSocket& client,
                                            beast::flat_buffer& client_buffer, Upstream& upstream,
                                            const config::Service& service, RequestContext& context,
                                            bool head_request, unsigned client_version,
@@ -670,10 +754,11 @@ struct ProxyServer::Impl {
         if (head_request) {
             parser.skip(true);
         }
-        upstream.stream.expires_after(std::chrono::milliseconds(service.read_timeout_ms));
-        auto [header_ec, header_n] =
-            co_await bhttp::async_read_header(upstream.stream, upstream_buffer, parser, kUseTuple);
+        upstream.stream.expiresAfter(std::chrono::milliseconds(service.read_timeout_ms));
+        auto [read_header_ec, header_n] = co_await bhttp::async_read_header(
+            upstream.stream.socket(), upstream_buffer, parser, kUseTuple);
         (void)header_n;
+        auto header_ec = upstream.stream.done(read_header_ec);
         context.upstream_ms += millisSince(try_started);
         if (header_ec) {
             result.error = classify(header_ec, false);
@@ -786,22 +871,32 @@ struct ProxyServer::Impl {
     }
 
     // After a 101: bytes flow both ways until either side closes.
-    asio::awaitable<void> tunnel(beast::tcp_stream& client, beast::flat_buffer& client_buffer,
+    Task<void> tunnel(TimedSocket& client, beast::flat_buffer& client_buffer,
                                  Upstream& upstream, beast::flat_buffer& upstream_buffer,
                                  const config::Service& service, RequestContext& context) {
+        auto idle = std::chrono::milliseconds(std::max(service.read_timeout_ms,
+                                                       settings_.keepalive_timeout * 1000));
         // Bytes that arrived behind the headers belong to the tunnel.
         if (upstream_buffer.size() > 0) {
-            co_await asio::async_write(client.socket(), upstream_buffer.data(), kUseTuple);
+            client.expiresAfter(idle);
+            auto [ec, n] =
+                co_await asio::async_write(client.socket(), upstream_buffer.data(), kUseTuple);
+            (void)n;
+            if (client.done(ec)) {
+                co_return;
+            }
             upstream_buffer.consume(upstream_buffer.size());
         }
         if (client_buffer.size() > 0) {
-            co_await asio::async_write(upstream.stream.socket(), client_buffer.data(), kUseTuple);
+            upstream.stream.expiresAfter(idle);
+            auto [ec, n] = co_await asio::async_write(upstream.stream.socket(),
+                                                      client_buffer.data(), kUseTuple);
+            (void)n;
+            if (upstream.stream.done(ec)) {
+                co_return;
+            }
             client_buffer.consume(client_buffer.size());
         }
-        client.expires_never();
-        upstream.stream.expires_never();
-        auto idle = std::chrono::milliseconds(std::max(service.read_timeout_ms,
-                                                       settings_.keepalive_timeout * 1000));
         using namespace asio::experimental::awaitable_operators;
         std::uint64_t up = 0;
         std::uint64_t down = 0;
@@ -811,7 +906,7 @@ struct ProxyServer::Impl {
         context.record.bytes_out += down;
     }
 
-    asio::awaitable<bool> handleRequest(Worker& worker, beast::tcp_stream& client,
+    Task<bool> handleRequest(Worker& worker, TimedSocket& client,
                                         beast::flat_buffer& buffer,
                                         bhttp::request_parser<bhttp::empty_body>& header_parser,
                                         RequestContext& context) {
@@ -927,7 +1022,13 @@ struct ProxyServer::Impl {
         if (auto expect = header.find(bhttp::field::expect);
             expect != header.end() && http::iequals(expect->value(), "100-continue") && has_body) {
             static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-            co_await asio::async_write(client.socket(), asio::buffer(kContinue), kUseTuple);
+            client.expiresAfter(std::chrono::seconds(settings_.client_body_timeout));
+            auto [ec, n] = co_await asio::async_write(client.socket(), asio::buffer(kContinue),
+                                                      kUseTuple);
+            (void)n;
+            if (client.done(ec)) {
+                co_return false;
+            }
         }
 
         std::string upstream_target = router::upstreamPath(*match->route, *match, service->path) + query;
@@ -1121,10 +1222,11 @@ struct ProxyServer::Impl {
             bhttp::request_parser<bhttp::string_body> body_parser{std::move(header_parser)};
             body_parser.body_limit(settings_.buffered_body_max_size);
             if (has_body) {
-                client.expires_after(std::chrono::seconds(settings_.client_body_timeout));
-                auto [body_ec, body_n] =
-                    co_await bhttp::async_read(client, buffer, body_parser, kUseTuple);
+                client.expiresAfter(std::chrono::seconds(settings_.client_body_timeout));
+                auto [read_body_ec, body_n] =
+                    co_await bhttp::async_read(client.socket(), buffer, body_parser, kUseTuple);
                 (void)body_n;
+                auto body_ec = client.done(read_body_ec);
                 if (body_ec) {
                     context.keep_alive = false;
                     if (body_ec == beast::error::timeout) {
@@ -1177,10 +1279,11 @@ struct ProxyServer::Impl {
                     fail_try(*target, try_record, connect_error, {}, try_started);
                     continue;
                 }
-                upstream->stream.expires_after(std::chrono::milliseconds(service->write_timeout_ms));
-                auto [write_ec, write_n] =
-                    co_await asio::async_write(upstream->stream, upstream_request, kUseTuple);
+                upstream->stream.expiresAfter(std::chrono::milliseconds(service->write_timeout_ms));
+                auto [sent_ec, write_n] = co_await asio::async_write(upstream->stream.socket(),
+                                                                     upstream_request, kUseTuple);
                 (void)write_n;
+                auto write_ec = upstream->stream.done(sent_ec);
                 if (write_ec && upstream->unchecked) {
                     abandon_try(*target);
                     stale_retried = true;
@@ -1215,7 +1318,7 @@ struct ProxyServer::Impl {
                 report_status(*target, try_record.duration_ms);
                 context.explanation.tries.push_back(std::move(try_record));
                 if (relayed.upstream_reusable) {
-                    returnToPool(worker, upstream->key, upstream->stream.release_socket(),
+                    returnToPool(worker, upstream->key, std::move(upstream->stream),
                                  upstream->uses + 1);
                 }
                 co_return relayed.client_ok && context.keep_alive;
@@ -1291,7 +1394,7 @@ struct ProxyServer::Impl {
                 report_status(*target, try_record.duration_ms);
                 context.explanation.tries.push_back(std::move(try_record));
                 if (relayed.upstream_reusable) {
-                    returnToPool(worker, upstream->key, upstream->stream.release_socket(),
+                    returnToPool(worker, upstream->key, std::move(upstream->stream),
                                  upstream->uses + 1);
                 }
                 co_return relayed.client_ok && context.keep_alive;
@@ -1371,9 +1474,9 @@ struct ProxyServer::Impl {
         }
     }
 
-    asio::awaitable<void> serve(Worker& worker, tcp::socket socket, std::uint16_t port) {
+    Task<void> serve(Worker& worker, Socket socket, std::uint16_t port) {
         stats_.connections_active++;
-        beast::tcp_stream stream(std::move(socket));
+        TimedSocket stream(std::move(socket));
         beast::flat_buffer buffer;
         std::string peer;
         {
@@ -1390,13 +1493,14 @@ struct ProxyServer::Impl {
             bhttp::request_parser<bhttp::empty_body> header_parser;
             header_parser.header_limit(static_cast<std::uint32_t>(settings_.client_header_max_size));
             header_parser.body_limit(boost::none);
-            stream.expires_after(std::chrono::seconds(served == 0 ? settings_.client_header_timeout
-                                                                  : settings_.keepalive_timeout));
+            stream.expiresAfter(std::chrono::seconds(served == 0 ? settings_.client_header_timeout
+                                                                 : settings_.keepalive_timeout));
             worker.idle_clients.insert(&stream);
             stats_.connections_waiting++;
-            auto [read_ec, read_n] =
-                co_await bhttp::async_read_header(stream, buffer, header_parser, kUseTuple);
+            auto [header_ec, read_n] = co_await bhttp::async_read_header(
+                stream.socket(), buffer, header_parser, kUseTuple);
             (void)read_n;
+            auto read_ec = stream.done(header_ec);
             stats_.connections_waiting--;
             worker.idle_clients.erase(&stream);
             if (read_ec) {
@@ -1441,7 +1545,7 @@ struct ProxyServer::Impl {
             }
         }
         error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream.socket().shutdown(Socket::shutdown_send, ignored);
         stream.socket().close(ignored);
         stats_.connections_active--;
     }
@@ -1490,7 +1594,7 @@ void ProxyServer::stop(std::chrono::milliseconds deadline) {
             // Idle keep-alive connections are closed now; busy ones close after their response.
             for (auto* stream : w->idle_clients) {
                 error_code ignored;
-                stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+                stream->socket().shutdown(Socket::shutdown_both, ignored);
                 stream->socket().cancel(ignored);
             }
             w->idle_clients.clear();

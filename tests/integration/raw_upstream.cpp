@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 
 namespace portico::test {
@@ -20,7 +21,8 @@ bool readable(int fd, int ms) {
 
 }  // namespace
 
-RawUpstream::RawUpstream(Mode mode, std::string reply) : mode_(mode), reply_(std::move(reply)) {
+RawUpstream::RawUpstream(Mode mode, std::string reply, int delay_ms)
+    : mode_(mode), reply_(std::move(reply)), delay_ms_(delay_ms) {
     listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -70,6 +72,19 @@ void RawUpstream::run() {
         }
         if (head.find("\r\n\r\n") != std::string::npos) {
             requests_++;
+        }
+        if (mode_ == Mode::Silent) {
+            // Wait for the peer to give up (EOF), bounded.
+            for (int waited = 0; waited < 5000 && !stop_; waited += 50) {
+                if (readable(fd, 50) && ::recv(fd, buffer, sizeof(buffer), 0) <= 0) {
+                    break;
+                }
+            }
+            ::close(fd);
+            continue;
+        }
+        if (mode_ == Mode::DelayedReply) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
         }
         if (mode_ != Mode::CloseSilently) {
             ::send(fd, reply_.data(), reply_.size(), MSG_NOSIGNAL);

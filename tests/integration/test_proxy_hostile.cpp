@@ -6,8 +6,14 @@
 #include "tests/integration/raw_upstream.hpp"
 
 #include <QElapsedTimer>
+#include <QJsonArray>
 #include <QTcpSocket>
 #include <QtTest>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace portico::test;
 
@@ -47,17 +53,42 @@ private:
         return false;
     }
 
-    void addService(const QByteArray& name, quint16 port, const QByteArray& path, int retries) {
+    // `extra`: more service fields, as JSON members starting with a comma.
+    void addService(const QByteArray& name, quint16 port, const QByteArray& path, int retries,
+                    const QByteArray& extra = {}) {
         QCOMPARE(gateway_
                      .admin("POST", "/services",
                             "{\"name\":\"" + name + "\",\"retries\":" + QByteArray::number(retries) +
-                                ",\"url\":\"http://127.0.0.1:" + QByteArray::number(port) + "\"}")
+                                ",\"url\":\"http://127.0.0.1:" + QByteArray::number(port) + "\"" +
+                                extra + "}")
                      .status,
                  201);
         QCOMPARE(gateway_.admin("POST", "/services/" + name + "/routes",
                                 "{\"paths\":[\"" + path + "\"]}")
                      .status,
                  201);
+    }
+
+    // The explanation the Admin API keeps for a gateway-made error (polled: it is stored once
+    // the answer is written).
+    QJsonObject explanationOf(const HttpResult& result) {
+        auto id = result.json().value("request_id").toString().toUtf8();
+        for (int i = 0; i < 100; ++i) {
+            auto explained = gateway_.admin("GET", "/traffic/" + id);
+            if (explained.status == 200) {
+                return explained.json().value("explanation").toObject();
+            }
+            QTest::qWait(20);
+        }
+        return {};
+    }
+
+    static QStringList errorClasses(const QJsonObject& explanation) {
+        QStringList classes;
+        for (const auto& attempt : explanation.value("tries").toArray()) {
+            classes << attempt.toObject().value("error_class").toString();
+        }
+        return classes;
     }
 
     void waitForRoute(const QByteArray& path) {
@@ -184,6 +215,71 @@ private slots:
         auto get = request(gateway_.proxyPort(), "GET", "/silent");
         QCOMPARE(get.status, 502);
         QCOMPARE(silent.requests() - before, 4);  // first try + 3 retries
+    }
+
+    // read_timeout: the upstream took the request and never answered. A GET is tried again
+    // (retries), a POST is not; both end in 504.
+    void upstreamReadTimeoutIs504() {
+        RawUpstream silent(RawUpstream::Mode::Silent, "");
+        addService("slow-read", silent.port(), "/slow-read", 1, ",\"read_timeout\":300");
+        waitForRoute("/slow-read");
+        int before = silent.requests();
+        auto get = request(gateway_.proxyPort(), "GET", "/slow-read");
+        QCOMPARE(get.status, 504);
+        QCOMPARE(get.json().value("message").toString(),
+                 QString("The upstream server is timing out"));
+        QCOMPARE(silent.requests() - before, 2);
+        QCOMPARE(errorClasses(explanationOf(get)),
+                 QStringList({"read_timeout", "read_timeout"}));
+        before = silent.requests();
+        auto post = request(gateway_.proxyPort(), "POST", "/slow-read", "{}");
+        QCOMPARE(post.status, 504);
+        QCOMPARE(silent.requests() - before, 1);
+        QCOMPARE(errorClasses(explanationOf(post)), QStringList({"read_timeout"}));
+    }
+
+    // connect_timeout: a listener whose accept queue is full (backlog 0 and one connection
+    // waiting) makes the kernel drop further SYNs, so a connect neither succeeds nor fails.
+    void upstreamConnectTimeoutIs504() {
+        int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        QCOMPARE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+        QCOMPARE(::listen(listener, 0), 0);
+        socklen_t length = sizeof(address);
+        ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+        int filler = ::socket(AF_INET, SOCK_STREAM, 0);
+        QCOMPARE(::connect(filler, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+        addService("slow-connect", ntohs(address.sin_port), "/slow-connect", 0,
+                   ",\"connect_timeout\":300");
+        waitForRoute("/slow-connect");
+        auto result = request(gateway_.proxyPort(), "GET", "/slow-connect");
+        ::close(filler);
+        ::close(listener);
+        QCOMPARE(result.status, 504);
+        QCOMPARE(errorClasses(explanationOf(result)), QStringList({"connect_timeout"}));
+    }
+
+    // An upstream slower than the client's own timeouts (1 s here): the client connection waits
+    // for it, idle, and is not cut off by the deadline of its last read.
+    void slowUpstreamOutlastsClientTimeouts() {
+        RawUpstream late(RawUpstream::Mode::DelayedReply,
+                         "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nlate",
+                         1500);
+        addService("late", late.port(), "/late", 0, ",\"read_timeout\":5000");
+        QCOMPARE(gateway_.admin("GET", "/services/late").status, 200);
+        // Not waitForRoute: every request here takes 1.5 s. The route is live when it stops 404ing.
+        HttpResult result;
+        for (int i = 0; i < 50; ++i) {
+            result = request(gateway_.proxyPort(), "GET", "/late");
+            if (result.status != 404) {
+                break;
+            }
+            QTest::qWait(20);
+        }
+        QCOMPARE(result.status, 200);
+        QCOMPARE(result.body, QByteArray("late"));
     }
 
     void stillServing() {
