@@ -207,38 +207,59 @@ bool closedByPeer(Socket& socket) {
     return !(errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-// Relays a message body from `from` (whose header `parser` has read) to `to`, writing `out`'s
-// header first. Memory stays at one chunk whatever the body size. `body_bytes` counts what was
-// relayed. Returns {read error, write error}.
-// Relay buffers, reused per worker thread: a relay holds one while it runs, so memory stays at
-// one chunk per active relay and nothing is allocated per request in steady state.
-class ChunkLease {
+// Buffers reused per worker thread: a lease holds one while a request needs it, so memory stays
+// at one per active request and nothing is allocated per request in steady state. Up to 64 are
+// kept for reuse.
+template <typename T>
+class Lease {
 public:
-    ChunkLease() {
+    Lease() {
         auto& free = pool();
         if (free.empty()) {
-            chunk_.reset(new char[kRelayChunk]);
+            item_ = T::make();
         } else {
-            chunk_ = std::move(free.back());
+            item_ = std::move(free.back());
             free.pop_back();
         }
     }
-    ~ChunkLease() {
+    ~Lease() {
         auto& free = pool();
         if (free.size() < 64) {
-            free.push_back(std::move(chunk_));
+            T::reset(*item_);
+            free.push_back(std::move(item_));
         }
     }
-    ChunkLease(const ChunkLease&) = delete;
-    ChunkLease& operator=(const ChunkLease&) = delete;
-    char* get() { return chunk_.get(); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    auto& operator*() { return T::get(*item_); }
 
 private:
-    static std::vector<std::unique_ptr<char[]>>& pool() {
-        thread_local std::vector<std::unique_ptr<char[]>> free;
+    static std::vector<std::unique_ptr<typename T::Type>>& pool() {
+        thread_local std::vector<std::unique_ptr<typename T::Type>> free;
         return free;
     }
-    std::unique_ptr<char[]> chunk_;
+    std::unique_ptr<typename T::Type> item_;
+};
+
+// A relay's piece of body in flight.
+struct RelayChunk {
+    using Type = std::array<char, kRelayChunk>;
+    static std::unique_ptr<Type> make() { return std::unique_ptr<Type>(new Type); }
+    static void reset(Type&) {}
+    static Type& get(Type& chunk) { return chunk; }
+};
+
+// The read buffer of an upstream response. It starts at 16 KiB so that a response head and a
+// small body arrive in one read (an empty flat_buffer reads 512 bytes at a time).
+struct ResponseBuffer {
+    using Type = beast::flat_buffer;
+    static std::unique_ptr<Type> make() {
+        auto buffer = std::make_unique<Type>();
+        buffer->reserve(16 * 1024);
+        return buffer;
+    }
+    static void reset(Type& buffer) { buffer.clear(); }
+    static Type& get(Type& buffer) { return buffer; }
 };
 
 // A few buffers written with one gather write.
@@ -277,13 +298,14 @@ Task<std::pair<error_code, error_code>> relay(
         (void)n;
         co_return std::make_pair(error_code{}, to.done(ec));
     }
-    ChunkLease chunk;
+    Lease<RelayChunk> lease;
+    char* chunk = (*lease).data();
     bool head_sent = false;
     char size_line[24];
     for (;;) {
         std::size_t got = 0;
         if (!parser.is_done()) {
-            parser.get().body().data = chunk.get();
+            parser.get().body().data = chunk;
             parser.get().body().size = kRelayChunk;
             from.expiresAfter(read_timeout);
             auto [read_ec, read_n] =
@@ -308,10 +330,10 @@ Task<std::pair<error_code, error_code>> relay(
             if (chunked) {
                 int length = std::snprintf(size_line, sizeof(size_line), "%zx\r\n", got);
                 buffers.add(size_line, static_cast<std::size_t>(length));
-                buffers.add(chunk.get(), got);
+                buffers.add(chunk, got);
                 buffers.add("\r\n", 2);
             } else {
-                buffers.add(chunk.get(), got);
+                buffers.add(chunk, got);
             }
         }
         if (done && chunked) {
@@ -747,7 +769,8 @@ struct ProxyServer::Impl {
                                            bool head_request, unsigned client_version,
                                            Clock::time_point try_started) {
         Relayed result;
-        beast::flat_buffer upstream_buffer;
+        Lease<ResponseBuffer> buffer_lease;
+        beast::flat_buffer& upstream_buffer = *buffer_lease;
         bhttp::response_parser<bhttp::buffer_body> parser;
         parser.body_limit(boost::none);
         parser.header_limit(64 * 1024);
@@ -865,7 +888,9 @@ struct ProxyServer::Impl {
             result.client_ok = false;
             co_return result;
         }
-        result.upstream_reusable = parser.is_done() && parser.keep_alive() && !head_request;
+        // Bytes behind the response were never asked for: such a connection is not reused.
+        result.upstream_reusable = parser.is_done() && parser.keep_alive() && !head_request &&
+                                   upstream_buffer.size() == 0;
         (void)worker;
         co_return result;
     }
