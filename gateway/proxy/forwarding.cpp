@@ -194,7 +194,9 @@ std::string upstreamRequestHead(const bhttp::request_header<>& in, const Forward
     if (forwarded_for.empty()) {
         appendField(out, "X-Forwarded-For", context.peer);
     } else {
-        appendField(out, "X-Forwarded-For", forwarded_for + ", " + context.peer);
+        std::string joined(forwarded_for);
+        joined.append(", ").append(context.peer);
+        appendField(out, "X-Forwarded-For", joined);
     }
     if (!has_forwarded[0]) {
         appendField(out, "X-Forwarded-Proto", "http");

@@ -24,15 +24,16 @@ namespace bhttp = boost::beast::http;
 inline constexpr const char* kPorticoVersion = "0.1.0";
 inline constexpr const char* kVia = "1.1 portico/0.1.0";
 
+// Views: the strings belong to the request being forwarded and outlive upstreamRequestHead().
 struct ForwardingContext {
-    std::string request_id;
-    std::string peer;       // TCP peer address of the client
-    bool trusted = false;   // the peer is in trusted_ips
-    std::uint16_t port = 0; // the listening port that accepted the request
-    std::string real_ip_header = "X-Real-IP";
+    std::string_view request_id;
+    std::string_view peer;       // TCP peer address of the client
+    bool trusted = false;        // the peer is in trusted_ips
+    std::uint16_t port = 0;      // the listening port that accepted the request
+    std::string_view real_ip_header = "X-Real-IP";
     // Host for the upstream request when the route does not preserve the client's: the picked
     // target's host[:port] (or the upstream's host_header). Empty: the service's host[:port].
-    std::string upstream_host;
+    std::string_view upstream_host;
 };
 
 // Tokens of a comma-separated header value, lower case, trimmed, empty ones dropped.
