@@ -21,8 +21,8 @@ bool readable(int fd, int ms) {
 
 }  // namespace
 
-RawUpstream::RawUpstream(Mode mode, std::string reply, int delay_ms)
-    : mode_(mode), reply_(std::move(reply)), delay_ms_(delay_ms) {
+RawUpstream::RawUpstream(Mode mode, std::string reply, int delay_ms, std::string later)
+    : mode_(mode), reply_(std::move(reply)), delay_ms_(delay_ms), later_(std::move(later)) {
     listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -88,6 +88,10 @@ void RawUpstream::run() {
         }
         if (mode_ != Mode::CloseSilently) {
             ::send(fd, reply_.data(), reply_.size(), MSG_NOSIGNAL);
+        }
+        if (mode_ == Mode::ReplyInTwoParts) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
+            ::send(fd, later_.data(), later_.size(), MSG_NOSIGNAL);
         }
         if (mode_ == Mode::ReplyThenEcho) {
             // Bytes that came with the head, after the blank line, are echoed too.

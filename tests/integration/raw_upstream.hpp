@@ -18,9 +18,10 @@ public:
         ReplyThenEcho,  // write `reply`, then echo bytes until the peer closes
         Silent,         // read the request, never answer, close when the peer does (or in 5 s)
         DelayedReply,   // read the request, wait `delay_ms`, write `reply`, close
+        ReplyInTwoParts,  // write `reply`, wait `delay_ms`, write `later`, close
     };
 
-    RawUpstream(Mode mode, std::string reply, int delay_ms = 0);
+    RawUpstream(Mode mode, std::string reply, int delay_ms = 0, std::string later = {});
     ~RawUpstream();
     RawUpstream(const RawUpstream&) = delete;
     RawUpstream& operator=(const RawUpstream&) = delete;
@@ -34,6 +35,7 @@ private:
     Mode mode_;
     std::string reply_;
     int delay_ms_ = 0;
+    std::string later_;
     int listener_ = -1;
     unsigned short port_ = 0;
     std::atomic<bool> stop_{false};

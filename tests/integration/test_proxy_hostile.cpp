@@ -282,6 +282,47 @@ private slots:
         QCOMPARE(result.body, QByteArray("late"));
     }
 
+    // A response that comes in pieces (server-sent events, long polling) is forwarded piece by
+    // piece: the first part reaches the client while the upstream still holds the rest.
+    void streamedResponseIsForwardedAsItArrives() {
+        RawUpstream trickle(RawUpstream::Mode::ReplyInTwoParts,
+                            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                            "Transfer-Encoding: chunked\r\n\r\n7\r\nfirst\r\n\r\n",
+                            2000, "8\r\nsecond\r\n\r\n0\r\n\r\n");
+        addService("trickle", trickle.port(), "/trickle", 0);
+        QCOMPARE(gateway_.admin("GET", "/services/trickle").status, 200);
+        QByteArray received;
+        for (int attempt = 0; attempt < 50; ++attempt) {  // until the route is live
+            QTcpSocket socket;
+            socket.connectToHost(QHostAddress::LocalHost, gateway_.proxyPort());
+            QVERIFY(socket.waitForConnected(2000));
+            socket.write("GET /trickle HTTP/1.1\r\nHost: x\r\n\r\n");
+            QElapsedTimer timer;
+            timer.start();
+            received.clear();
+            while (timer.elapsed() < 1500 && !received.contains("first") &&
+                   !received.startsWith("HTTP/1.1 404")) {
+                if (socket.waitForReadyRead(50)) {
+                    received += socket.readAll();
+                }
+            }
+            if (!received.startsWith("HTTP/1.1 404")) {
+                // Well before the upstream sends its second part (2 s after the first).
+                QVERIFY2(received.contains("first"), received.constData());
+                QVERIFY2(!received.contains("second"), received.constData());
+                while (timer.elapsed() < 5000 && !received.contains("0\r\n\r\n")) {
+                    if (socket.waitForReadyRead(50)) {
+                        received += socket.readAll();
+                    }
+                }
+                QVERIFY2(received.contains("second"), received.constData());
+                return;
+            }
+            QTest::qWait(20);
+        }
+        QFAIL("the route never went live");
+    }
+
     void stillServing() {
         QVERIFY(gateway_.running());
         QCOMPARE(request(gateway_.proxyPort(), "GET", "/e/ok").status, 200);
