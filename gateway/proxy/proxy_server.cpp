@@ -265,13 +265,13 @@ struct RelayChunk {
     static Type& get(Type& chunk) { return chunk; }
 };
 
-// The read buffer of an upstream response. It starts at 16 KiB so that a response head and a
-// small body arrive in one read (an empty flat_buffer reads 512 bytes at a time).
+// The read buffer of an upstream response: room for a head and a chunk of body per read (an
+// empty flat_buffer reads 512 bytes at a time).
 struct ResponseBuffer {
     using Type = beast::flat_buffer;
     static std::unique_ptr<Type> make() {
         auto buffer = std::make_unique<Type>();
-        buffer->reserve(16 * 1024);
+        buffer->reserve(kRelayChunk);
         return buffer;
     }
     static void reset(Type& buffer) { buffer.clear(); }
@@ -388,6 +388,22 @@ Task<std::pair<error_code, error_code>> relay(
     Lease<RelayChunk> lease;
     char* chunk = (*lease).data();
     bool head_sent = false;
+    // A request body comes through the client connection's own buffer, which is kept small
+    // between requests (an empty flat_buffer reads 512 bytes at a time): room for a full chunk
+    // per read while the body streams, given back at the end.
+    struct Room {
+        beast::flat_buffer& buffer;
+        bool give_back = false;
+        ~Room() {
+            if (give_back && buffer.size() == 0) {
+                buffer.shrink_to_fit();
+            }
+        }
+    } room{from_buffer};
+    if (isRequest && from_buffer.capacity() < kRelayChunk) {
+        from_buffer.reserve(kRelayChunk);
+        room.give_back = true;
+    }
     char size_line[24];
     // Forward whatever has arrived rather than wait for a full chunk (a stream of events must
     // not sit in the gateway).
