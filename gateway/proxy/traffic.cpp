@@ -107,38 +107,27 @@ bool TrafficFilter::matches(const TrafficRecord& record) const {
 }
 
 TrafficRing::TrafficRing(std::size_t capacity, std::size_t explanation_capacity)
-    : capacity_(capacity), explanation_capacity_(explanation_capacity) {}
+    : records_(capacity), explanations_(explanation_capacity) {}
 
 void TrafficRing::push(TrafficRecord record) {
     std::lock_guard lock(mutex_);
     record.sequence = next_sequence_++;
-    if (capacity_ == 0) {
-        return;
-    }
-    if (records_.size() >= capacity_) {
-        records_.pop_front();
-    }
-    records_.push_back(std::move(record));
+    records_.push(std::move(record));
 }
 
 void TrafficRing::explain(Explanation explanation) {
     std::lock_guard lock(mutex_);
-    if (explanation_capacity_ == 0) {
-        return;
-    }
-    if (explanations_.size() >= explanation_capacity_) {
-        explanations_.pop_front();
-    }
-    explanations_.push_back(std::move(explanation));
+    explanations_.push(std::move(explanation));
 }
 
 std::vector<TrafficRecord> TrafficRing::recent(const TrafficFilter& filter,
                                                std::size_t limit) const {
     std::vector<TrafficRecord> out;
     std::lock_guard lock(mutex_);
-    for (auto it = records_.rbegin(); it != records_.rend() && out.size() < limit; ++it) {
-        if (filter.matches(*it)) {
-            out.push_back(*it);
+    for (std::size_t i = records_.size(); i > 0 && out.size() < limit; --i) {
+        const auto& record = records_.at(i - 1);
+        if (filter.matches(record)) {
+            out.push_back(record);
         }
     }
     return out;
@@ -148,12 +137,21 @@ std::vector<TrafficRecord> TrafficRing::since(std::uint64_t after, const Traffic
                                               std::size_t limit) const {
     std::vector<TrafficRecord> out;
     std::lock_guard lock(mutex_);
-    // Sequences increase along the deque: skip what the reader has already seen by bisection.
-    auto it = std::partition_point(records_.begin(), records_.end(),
-                                   [after](const TrafficRecord& r) { return r.sequence <= after; });
-    for (; it != records_.end() && out.size() < limit; ++it) {
-        if (filter.matches(*it)) {
-            out.push_back(*it);
+    // Sequences increase along the ring: skip what the reader has already seen by bisection.
+    std::size_t low = 0;
+    std::size_t high = records_.size();
+    while (low < high) {
+        std::size_t middle = low + (high - low) / 2;
+        if (records_.at(middle).sequence <= after) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    for (std::size_t i = low; i < records_.size() && out.size() < limit; ++i) {
+        const auto& record = records_.at(i);
+        if (filter.matches(record)) {
+            out.push_back(record);
         }
     }
     return out;
@@ -168,9 +166,9 @@ std::optional<TrafficRecord> TrafficRing::find(const std::string& request_id) co
     std::lock_guard lock(mutex_);
     // A linear scan, newest first: lookups come from an operator, a few per second at most, and
     // an index would cost every push an allocation.
-    for (auto it = records_.rbegin(); it != records_.rend(); ++it) {
-        if (it->request_id == request_id) {
-            return *it;
+    for (std::size_t i = records_.size(); i > 0; --i) {
+        if (records_.at(i - 1).request_id == request_id) {
+            return records_.at(i - 1);
         }
     }
     return std::nullopt;
@@ -178,9 +176,9 @@ std::optional<TrafficRecord> TrafficRing::find(const std::string& request_id) co
 
 std::optional<Explanation> TrafficRing::explanation(const std::string& request_id) const {
     std::lock_guard lock(mutex_);
-    for (auto it = explanations_.rbegin(); it != explanations_.rend(); ++it) {
-        if (it->request_id == request_id) {
-            return *it;
+    for (std::size_t i = explanations_.size(); i > 0; --i) {
+        if (explanations_.at(i - 1).request_id == request_id) {
+            return explanations_.at(i - 1);
         }
     }
     return std::nullopt;

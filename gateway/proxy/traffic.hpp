@@ -9,7 +9,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -76,6 +75,32 @@ struct TrafficFilter {
     bool matches(const TrafficRecord& record) const;
 };
 
+// A bounded ring of T: push() adds at the back and, once full, overwrites the oldest in place
+// (no allocation per push, unlike a deque whose nodes hold one record each). at(0) is the oldest.
+template <typename T>
+class Ring {
+public:
+    explicit Ring(std::size_t capacity) : capacity_(capacity) {}
+    void push(T item) {
+        if (capacity_ == 0) {
+            return;
+        }
+        if (slots_.size() < capacity_) {
+            slots_.push_back(std::move(item));
+            return;
+        }
+        slots_[start_] = std::move(item);
+        start_ = (start_ + 1) % capacity_;
+    }
+    std::size_t size() const { return slots_.size(); }
+    const T& at(std::size_t i) const { return slots_[(start_ + i) % slots_.size()]; }
+
+private:
+    std::size_t capacity_;
+    std::vector<T> slots_;
+    std::size_t start_ = 0;  // index of the oldest once full
+};
+
 class TrafficRing {
 public:
     explicit TrafficRing(std::size_t capacity = 10000, std::size_t explanation_capacity = 2000);
@@ -98,10 +123,8 @@ public:
 
 private:
     mutable std::mutex mutex_;
-    std::size_t capacity_;
-    std::size_t explanation_capacity_;
-    std::deque<TrafficRecord> records_;
-    std::deque<Explanation> explanations_;
+    Ring<TrafficRecord> records_;
+    Ring<Explanation> explanations_;
     std::uint64_t next_sequence_ = 1;
 };
 
