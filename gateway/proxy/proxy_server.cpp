@@ -630,13 +630,18 @@ struct ProxyServer::Impl {
     // ---------------------------------------------------------------------------------------
     // Upstream side: name resolution (cached per worker) and pooled connections.
 
-    Task<std::vector<tcp::endpoint>> resolve(Worker& worker,
-                                                        const config::Service& service) {
+    // The service's address when its host is an IP literal (no lookup, no coroutine).
+    static std::optional<tcp::endpoint> literalEndpoint(const config::Service& service) {
         error_code ec;
         auto literal = asio::ip::make_address(service.host, ec);
-        if (!ec) {
-            co_return std::vector<tcp::endpoint>{tcp::endpoint(literal, service.port)};
+        if (ec) {
+            return std::nullopt;
         }
+        return tcp::endpoint(literal, service.port);
+    }
+
+    // The addresses of a service host given by name, through the worker's DNS cache.
+    Task<std::vector<tcp::endpoint>> resolve(Worker& worker, const config::Service& service) {
         std::string key = service.host + ":" + std::to_string(service.port);
         auto now = Clock::now();
         if (auto it = worker.dns.find(key); it != worker.dns.end() && it->second.expires > now) {
@@ -741,25 +746,31 @@ struct ProxyServer::Impl {
         bool unchecked = false;  // pooled and reused without the MSG_PEEK check
     };
 
-    // A connection to `endpoint`: a live pooled one, or a new one within connect_timeout. On
-    // failure returns null and sets `error` and `detail`. (Results are kept to simple types:
-    // GCC 12 mishandles aggregate temporaries of non-trivial types in coroutine frames.)
-    Task<std::unique_ptr<Upstream>> connect(Worker& worker, tcp::endpoint endpoint,
-                                                       const config::Service& service,
-                                                       ErrorClass& error, std::string& detail,
-                                                       bool trust_recent = false) {
-        std::string key = addressKey(endpoint);
+    // A live pooled connection to the address `key`, or null. (Not a coroutine: the common case
+    // costs no frame.)
+    std::unique_ptr<Upstream> reusePooled(Worker& worker, const std::string& key,
+                                          bool trust_recent) {
         bool unchecked = false;
         std::optional<PooledConnection> pooled = takePooled(worker, key, trust_recent, unchecked);
-        if (pooled) {
-            stats_.upstream_connections_reused++;
-            std::unique_ptr<Upstream> upstream(
-                new Upstream(std::move(pooled->socket), key, pooled->uses, true));
-            upstream->unchecked = unchecked;
-            co_return upstream;
+        if (!pooled) {
+            return nullptr;
         }
+        stats_.upstream_connections_reused++;
+        std::unique_ptr<Upstream> upstream(
+            new Upstream(std::move(pooled->socket), key, pooled->uses, true));
+        upstream->unchecked = unchecked;
+        return upstream;
+    }
+
+    // A new connection to `endpoint` (`key` is its addressKey) within connect_timeout. On failure
+    // returns null and sets `error` and `detail`. (Results are kept to simple types: GCC 12
+    // mishandles aggregate temporaries of non-trivial types in coroutine frames.)
+    Task<std::unique_ptr<Upstream>> connectNew(tcp::endpoint endpoint, std::string key,
+                                               const config::Service& service, ErrorClass& error,
+                                               std::string& detail) {
         auto executor = co_await asio::this_coro::executor;
-        std::unique_ptr<Upstream> upstream(new Upstream(TimedSocket(executor), key, 0, false));
+        std::unique_ptr<Upstream> upstream(
+            new Upstream(TimedSocket(executor), std::move(key), 0, false));
         upstream->stream.expiresAfter(std::chrono::milliseconds(service.connect_timeout_ms));
         auto [connect_ec] = co_await upstream->stream.socket().async_connect(endpoint, kUseTuple);
         auto ec = upstream->stream.done(connect_ec);
@@ -1277,7 +1288,11 @@ struct ProxyServer::Impl {
             };
             context.explanation.target = "upstream " + upstream_spec->name;
         } else {
-            endpoints = co_await resolve(worker, *service);
+            if (auto literal = literalEndpoint(*service)) {
+                endpoints.push_back(*literal);
+            } else {
+                endpoints = co_await resolve(worker, *service);
+            }
             if (endpoints.empty()) {
                 context.explanation.tries.push_back(
                     TryRecord{service->host, toString(ErrorClass::DnsError), "no address", 0});
@@ -1422,8 +1437,11 @@ struct ProxyServer::Impl {
                 // Only an idempotent request may skip the check: a stale connection is then
                 // retried once, on a checked or new one.
                 std::unique_ptr<Upstream> upstream =
-                    co_await connect(worker, endpoint, *service, connect_error, try_record.detail,
-                                     idempotent && !stale_retried);
+                    reusePooled(worker, try_record.address, idempotent && !stale_retried);
+                if (!upstream) {
+                    upstream = co_await connectNew(endpoint, try_record.address, *service,
+                                                   connect_error, try_record.detail);
+                }
                 if (!upstream) {
                     fail_try(*target, try_record, connect_error, {}, try_started);
                     continue;
@@ -1489,8 +1507,11 @@ struct ProxyServer::Impl {
                 try_record.address = addressKey(endpoint);
                 context.record.address = try_record.address;
                 ErrorClass connect_error = ErrorClass::None;
-                std::unique_ptr<Upstream> upstream = co_await connect(
-                    worker, endpoint, *service, connect_error, try_record.detail);
+                std::unique_ptr<Upstream> upstream = reusePooled(worker, try_record.address, false);
+                if (!upstream) {
+                    upstream = co_await connectNew(endpoint, try_record.address, *service,
+                                                   connect_error, try_record.detail);
+                }
                 if (!upstream) {
                     fail_try(*target, try_record, connect_error, {}, try_started);
                     continue;
