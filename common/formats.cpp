@@ -3,6 +3,7 @@
 #include "common/regex.hpp"
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -693,6 +694,10 @@ std::optional<std::string> check(Format format, std::string& value) {
         return checkRouteHost(value);
     }
     return std::nullopt;
+}
+
+void initCrypto() {
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
 }
 
 std::string sha1Hex(std::string_view data) {

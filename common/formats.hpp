@@ -51,6 +51,12 @@ bool hasEmptyLabel(std::string_view name);
 // characters, upper-cases the others and removes dot segments.
 std::string normalizePath(std::string_view path);
 
+// Initialises OpenSSL without its cleanup at exit. Call first thing in main(): with that
+// cleanup, `portico` sometimes crashed after main returned (SIGSEGV inside OPENSSL_cleanup's
+// CRYPTO_free_ex_data, in jemalloc's free), turning a clean stop into exit status 139. The OS
+// takes the memory back anyway.
+void initCrypto();
+
 // Hex digests.
 std::string sha1Hex(std::string_view data);
 std::string sha256Hex(std::string_view data);

@@ -2,6 +2,7 @@
 // argument handling and the start-up sequence.
 
 #include "common/declarative.hpp"
+#include "common/formats.hpp"
 #include "common/validation.hpp"
 #include "gateway/admin/admin_api.hpp"
 #include "gateway/admin/cluster_api.hpp"
@@ -673,6 +674,7 @@ int commandMigrations(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    portico::schema::formats::initCrypto();
     try {
         if (argc < 2) {
             std::cerr << kMainHelp;
