@@ -573,7 +573,7 @@ struct ProxyServer::Impl {
     }
 
     static std::unique_ptr<Acceptor> bindAcceptor(asio::io_context& io,
-                                                       const core::ListenAddress& address) {
+                                                  const core::ListenAddress& address) {
         error_code ec;
         auto ip = asio::ip::make_address(address.host, ec);
         if (ec) {
@@ -836,10 +836,9 @@ struct ProxyServer::Impl {
     }
 
     // Writes a gateway-made error and fills in the record and the explanation.
-    Task<bool> answerError(TimedSocket& client, RequestContext& context,
-                                      int status, std::string_view message,
-                                      std::string_view accept, unsigned version,
-                                      std::string summary) {
+    Task<bool> answerError(TimedSocket& client, RequestContext& context, int status,
+                           std::string_view message, std::string_view accept, unsigned version,
+                           std::string summary) {
         auto response = gatewayError(status, message, context.request_id, accept, version);
         response.set("X-Kong-Response-Latency",
                      std::to_string(static_cast<long long>(millisSince(context.received))));
@@ -863,9 +862,9 @@ struct ProxyServer::Impl {
 
     // 426 "Please use HTTPS protocol", or a redirect to https:// with the route's status.
     Task<bool> answerHttpsRequired(TimedSocket& client, RequestContext& context,
-                                              const router::Route& route, const std::string& host,
-                                              const std::string& target, std::string_view accept,
-                                              unsigned version) {
+                                   const router::Route& route, const std::string& host,
+                                   const std::string& target, std::string_view accept,
+                                   unsigned version) {
         int status = route.https_redirect_status_code;
         context.record.status = status;
         context.record.gateway_error = true;
@@ -906,10 +905,10 @@ struct ProxyServer::Impl {
     };
 
     Task<Relayed> relayResponse(Worker& worker, TimedSocket& client,
-                                           beast::flat_buffer& client_buffer, Upstream& upstream,
-                                           const config::Service& service, RequestContext& context,
-                                           bool head_request, unsigned client_version,
-                                           Clock::time_point try_started) {
+                                beast::flat_buffer& client_buffer, Upstream& upstream,
+                                const config::Service& service, RequestContext& context,
+                                bool head_request, unsigned client_version,
+                                Clock::time_point try_started) {
         Relayed result;
         Lease<ResponseBuffer> buffer_lease;
         beast::flat_buffer& upstream_buffer = *buffer_lease;
@@ -1036,9 +1035,9 @@ struct ProxyServer::Impl {
     }
 
     // After a 101: bytes flow both ways until either side closes.
-    Task<void> tunnel(TimedSocket& client, beast::flat_buffer& client_buffer,
-                                 Upstream& upstream, beast::flat_buffer& upstream_buffer,
-                                 const config::Service& service, RequestContext& context) {
+    Task<void> tunnel(TimedSocket& client, beast::flat_buffer& client_buffer, Upstream& upstream,
+                      beast::flat_buffer& upstream_buffer, const config::Service& service,
+                      RequestContext& context) {
         auto idle = std::chrono::milliseconds(std::max(service.read_timeout_ms,
                                                        settings_.keepalive_timeout * 1000));
         // Bytes that arrived behind the headers belong to the tunnel.
@@ -1071,10 +1070,9 @@ struct ProxyServer::Impl {
         context.record.bytes_out += down;
     }
 
-    Task<bool> handleRequest(Worker& worker, TimedSocket& client,
-                                        beast::flat_buffer& buffer,
-                                        bhttp::request_parser<bhttp::empty_body>& header_parser,
-                                        RequestContext& context) {
+    Task<bool> handleRequest(Worker& worker, TimedSocket& client, beast::flat_buffer& buffer,
+                             bhttp::request_parser<bhttp::empty_body>& header_parser,
+                             RequestContext& context) {
         auto& header = header_parser.get();
         std::string accept(header[bhttp::field::accept]);
         unsigned version = header.version();
