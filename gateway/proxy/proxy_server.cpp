@@ -297,6 +297,30 @@ private:
     std::size_t count_ = 0;
 };
 
+// A request body comes through the client connection's own buffer, which is kept small between
+// requests (an empty flat_buffer reads 512 bytes at a time). A BodyRoom gives it room for up to
+// `size` bytes per read while the body is read, and gives the room back when it goes.
+class BodyRoom {
+public:
+    BodyRoom(beast::flat_buffer& buffer, std::size_t size) : buffer_(buffer) {
+        if (buffer_.capacity() < size) {
+            buffer_.reserve(size);
+            give_back_ = true;
+        }
+    }
+    ~BodyRoom() {
+        if (give_back_ && buffer_.size() == 0) {
+            buffer_.shrink_to_fit();
+        }
+    }
+    BodyRoom(const BodyRoom&) = delete;
+    BodyRoom& operator=(const BodyRoom&) = delete;
+
+private:
+    beast::flat_buffer& buffer_;
+    bool give_back_ = false;
+};
+
 // Writes all of `buffers` to `stream` within `timeout`.
 template <typename Buffers>
 Task<error_code> writeAll(TimedSocket& stream, const Buffers& buffers, Clock::duration timeout) {
@@ -388,21 +412,9 @@ Task<std::pair<error_code, error_code>> relay(
     Lease<RelayChunk> lease;
     char* chunk = (*lease).data();
     bool head_sent = false;
-    // A request body comes through the client connection's own buffer, which is kept small
-    // between requests (an empty flat_buffer reads 512 bytes at a time): room for a full chunk
-    // per read while the body streams, given back at the end.
-    struct Room {
-        beast::flat_buffer& buffer;
-        bool give_back = false;
-        ~Room() {
-            if (give_back && buffer.size() == 0) {
-                buffer.shrink_to_fit();
-            }
-        }
-    } room{from_buffer};
-    if (isRequest && from_buffer.capacity() < kRelayChunk) {
-        from_buffer.reserve(kRelayChunk);
-        room.give_back = true;
+    std::optional<BodyRoom> room;
+    if (isRequest) {
+        room.emplace(from_buffer, kRelayChunk);
     }
     char size_line[24];
     // Forward whatever has arrived rather than wait for a full chunk (a stream of events must
@@ -1386,6 +1398,8 @@ struct ProxyServer::Impl {
             bhttp::request_parser<bhttp::string_body> body_parser{std::move(header_parser)};
             body_parser.body_limit(settings_.buffered_body_max_size);
             if (has_body) {
+                BodyRoom room(buffer, static_cast<std::size_t>(
+                                          std::min<std::uint64_t>(length.value_or(0), kRelayChunk)));
                 auto body_ec = co_await readMessage(
                     client, buffer, body_parser, std::chrono::seconds(settings_.client_body_timeout),
                     kMessageDone, kReadAll);
