@@ -323,6 +323,53 @@ private slots:
         QFAIL("the route never went live");
     }
 
+    // The upstream promises 100 bytes and closes after 10: the head is already out, so the
+    // client gets those 10 and a closed connection (never a response that looks complete).
+    void upstreamClosingMidBodyCutsTheClient() {
+        RawUpstream cut(RawUpstream::Mode::ReplyAndClose,
+                        "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
+        addService("cut", cut.port(), "/cut", 0);
+        waitForRoute("/cut");
+        QByteArray received;
+        QVERIFY(closedWithin("GET /cut HTTP/1.1\r\nHost: x\r\n\r\n", 3000, &received));
+        QVERIFY2(received.startsWith("HTTP/1.1 200"), received.constData());
+        QVERIFY2(received.contains("Content-Length: 100\r\n"), received.constData());
+        QVERIFY2(received.endsWith("\r\n\r\n0123456789"), received.constData());
+    }
+
+    // A body with neither length nor chunking ends with the upstream's connection: all of it is
+    // relayed, chunked to an HTTP/1.1 client, and properly terminated.
+    void bodyEndingWithTheConnectionIsRelayedWhole() {
+        RawUpstream eof(RawUpstream::Mode::ReplyAndClose,
+                        "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it");
+        addService("eof", eof.port(), "/until-close", 0);  // not under "/e"
+        waitForRoute("/until-close");
+        QByteArray raw = rawExchange(gateway_.proxyPort(),
+                                     "GET /until-close HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                                     3000);
+        auto head_end = raw.indexOf("\r\n\r\n");
+        QVERIFY2(head_end > 0, raw.constData());
+        QVERIFY2(raw.left(head_end).contains("Transfer-Encoding: chunked"), raw.constData());
+        QByteArray framed = raw.mid(head_end + 4);
+        QByteArray body;
+        bool terminated = false;
+        while (!framed.isEmpty()) {  // undo the chunked framing
+            auto line_end = framed.indexOf("\r\n");
+            QVERIFY2(line_end > 0, raw.constData());
+            bool ok = false;
+            int size = framed.left(line_end).toInt(&ok, 16);
+            QVERIFY2(ok, raw.constData());
+            if (size == 0) {
+                terminated = framed.mid(line_end) == "\r\n\r\n";
+                break;
+            }
+            body += framed.mid(line_end + 2, size);
+            framed = framed.mid(line_end + 2 + size + 2);
+        }
+        QCOMPARE(body, QByteArray("all of it"));
+        QVERIFY2(terminated, raw.constData());
+    }
+
     void stillServing() {
         QVERIFY(gateway_.running());
         QCOMPARE(request(gateway_.proxyPort(), "GET", "/e/ok").status, 200);
