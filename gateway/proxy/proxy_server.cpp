@@ -12,7 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -88,10 +88,9 @@ public:
 
     Socket& socket() { return state_->socket; }
 
-    void expiresAfter(Clock::duration timeout) { expiresAt(Clock::now() + timeout); }
-    void expiresAt(Clock::time_point deadline) {
-        state_->deadline = deadline;
-        if (deadline < state_->armed) {
+    void expiresAfter(Clock::duration timeout) {
+        state_->deadline = Clock::now() + timeout;
+        if (state_->deadline < state_->armed) {
             arm(state_);
         }
     }
@@ -247,7 +246,7 @@ public:
     }
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
-    auto& operator*() { return T::get(*item_); }
+    typename T::Type& operator*() { return *item_; }
 
 private:
     static std::vector<std::unique_ptr<typename T::Type>>& pool() {
@@ -262,7 +261,6 @@ struct RelayChunk {
     using Type = std::array<char, kRelayChunk>;
     static std::unique_ptr<Type> make() { return std::unique_ptr<Type>(new Type); }
     static void reset(Type&) {}
-    static Type& get(Type& chunk) { return chunk; }
 };
 
 // The read buffer of an upstream response: room for a head and a chunk of body per read (an
@@ -275,7 +273,6 @@ struct ResponseBuffer {
         return buffer;
     }
     static void reset(Type& buffer) { buffer.clear(); }
-    static Type& get(Type& buffer) { return buffer; }
 };
 
 // A few buffers written with one gather write.
