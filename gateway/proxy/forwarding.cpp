@@ -29,40 +29,21 @@ std::string lower(std::string_view text) {
 
 std::vector<std::string> headerTokens(std::string_view value) {
     std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start <= value.size()) {
-        auto end = value.find(',', start);
-        if (end == std::string_view::npos) {
-            end = value.size();
-        }
-        auto token = value.substr(start, end - start);
-        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) {
-            token.remove_prefix(1);
-        }
-        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
-            token.remove_suffix(1);
-        }
-        if (!token.empty()) {
-            out.push_back(lower(token));
-        }
-        start = end + 1;
-    }
+    forEachToken(value, [&out](std::string_view token) { out.push_back(lower(token)); });
     return out;
 }
 
-HopByHop::HopByHop(const bhttp::fields& fields) {
-    for (auto it = fields.find(bhttp::field::connection);
-         it != fields.end() && it->name() == bhttp::field::connection; ++it) {
-        for (auto& token : headerTokens(it->value())) {
-            if (token != "close" && token != "keep-alive" && token != "upgrade") {
-                extra_.push_back(std::move(token));
-            }
+void HopByHop::addConnectionTokens(std::string_view value) {
+    forEachToken(value, [this](std::string_view token) {
+        if (!http::iequals(token, "close") && !http::iequals(token, "keep-alive") &&
+            !http::iequals(token, "upgrade")) {
+            extra_.push_back(lower(token));
         }
-    }
+    });
 }
 
-bool HopByHop::contains(const bhttp::fields::value_type& field) const {
-    switch (field.name()) {
+bool HopByHop::contains(bhttp::field name, std::string_view name_string) const {
+    switch (name) {
         case bhttp::field::connection:
         case bhttp::field::keep_alive:
         case bhttp::field::proxy_connection:
@@ -75,8 +56,8 @@ bool HopByHop::contains(const bhttp::fields::value_type& field) const {
         default:
             break;
     }
-    for (const auto& name : extra_) {
-        if (http::iequals(field.name_string(), name)) {
+    for (const auto& extra : extra_) {
+        if (http::iequals(name_string, extra)) {
             return true;
         }
     }
@@ -107,17 +88,6 @@ bhttp::response<bhttp::string_body> gatewayError(int status, std::string_view me
     response.prepare_payload();
     return response;
 }
-
-namespace {
-
-void appendField(std::string& out, std::string_view name, std::string_view value) {
-    out.append(name);
-    out.append(": ");
-    out.append(value);
-    out.append("\r\n");
-}
-
-}  // namespace
 
 std::string upstreamRequestHead(const bhttp::request_header<>& in, const ForwardingContext& context,
                                 const router::Match& match, const config::Service& service,

@@ -11,6 +11,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,17 +37,70 @@ struct ForwardingContext {
     std::string_view upstream_host;
 };
 
+// Calls `visit(token)` for each token of a comma-separated header value, trimmed, empty ones
+// skipped, case kept. Views into `value`: nothing is allocated.
+template <typename Visit>
+void forEachToken(std::string_view value, Visit visit) {
+    std::size_t start = 0;
+    while (start <= value.size()) {
+        auto end = value.find(',', start);
+        if (end == std::string_view::npos) {
+            end = value.size();
+        }
+        auto token = value.substr(start, end - start);
+        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) {
+            token.remove_prefix(1);
+        }
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
+            token.remove_suffix(1);
+        }
+        if (!token.empty()) {
+            visit(token);
+        }
+        start = end + 1;
+    }
+}
+
+// Appends "name: value\r\n" to a message head: one size check and two copies, where four
+// appends cost four checks, four copies and the literals' strlen (measured: the heads' fields
+// were ~9% of the proxy's user-space instructions).
+inline void appendField(std::string& out, std::string_view name, std::string_view value) {
+    const std::size_t at = out.size();
+    out.resize(at + name.size() + value.size() + 4);
+    char* p = out.data() + at;
+    std::memcpy(p, name.data(), name.size());
+    p += name.size();
+    *p++ = ':';
+    *p++ = ' ';
+    std::memcpy(p, value.data(), value.size());
+    p += value.size();
+    *p++ = '\r';
+    *p = '\n';
+}
+
 // Tokens of a comma-separated header value, lower case, trimmed, empty ones dropped.
 std::vector<std::string> headerTokens(std::string_view value);
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) of one message: the standard ones plus the names its
-// Connection header lists. Cheap for the common case (no extra names: no allocation).
+// Connection header lists. Cheap for the common case (no extra names: no allocation). Takes the
+// fields of a message whatever their allocator.
 class HopByHop {
 public:
-    explicit HopByHop(const bhttp::fields& fields);
-    bool contains(const bhttp::fields::value_type& field) const;
+    template <typename Fields>
+    explicit HopByHop(const Fields& fields) {
+        for (auto it = fields.find(bhttp::field::connection);
+             it != fields.end() && it->name() == bhttp::field::connection; ++it) {
+            addConnectionTokens(it->value());
+        }
+    }
+    template <typename Field>
+    bool contains(const Field& field) const {
+        return contains(field.name(), field.name_string());
+    }
+    bool contains(bhttp::field name, std::string_view name_string) const;
 
 private:
+    void addConnectionTokens(std::string_view value);
     std::vector<std::string> extra_;
 };
 

@@ -9,6 +9,7 @@
 #include <boost/container/small_vector.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <tuple>
 #include <unordered_map>
@@ -126,9 +127,10 @@ PreparedRequest prepare(const MatchRequest& request) {
     std::string& host = prepared.host;
     if (auto colon = host.rfind(':');
         colon != std::string::npos && host.find(']') == std::string::npos) {
-        try {
-            prepared.port = static_cast<std::uint16_t>(std::stoi(host.substr(colon + 1)));
-        } catch (...) {
+        int port = 0;
+        const char* digits = host.data() + colon + 1;
+        if (std::from_chars(digits, host.data() + host.size(), port).ec == std::errc()) {
+            prepared.port = static_cast<std::uint16_t>(port);
         }
         host.resize(colon);
     }

@@ -337,6 +337,41 @@ private slots:
         QVERIFY2(received.endsWith("\r\n\r\n0123456789"), received.constData());
     }
 
+    // The head the client gets is rewritten from the upstream's: its status line in the client's
+    // version with the upstream's reason, every end-to-end field in order, the hop-by-hop ones
+    // gone (also those its Connection header names, even before they are named), Via extended,
+    // the upstream's Server kept.
+    void responseHeadDropsHopByHopFields() {
+        RawUpstream up(RawUpstream::Mode::ReplyAndClose,
+                       "HTTP/1.1 299 Custom Reason\r\n"
+                       "X-Internal: secret\r\n"
+                       "X-First: 1\r\n"
+                       "Connection: keep-alive, X-Internal, x-other\r\n"
+                       "Keep-Alive: timeout=5\r\n"
+                       "Via: 1.1 upstream-cache\r\n"
+                       "X-Other: also secret\r\n"
+                       "Server: up/1\r\n"
+                       "X-Last: 2\r\n"
+                       "Content-Length: 2\r\n\r\nok");
+        addService("headrewrite", up.port(), "/head-rewrite", 0);  // not under "/e"
+        waitForRoute("/head-rewrite");
+        QByteArray raw = rawExchange(
+            gateway_.proxyPort(),
+            "GET /head-rewrite HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3000);
+        auto head_end = raw.indexOf("\r\n\r\n");
+        QVERIFY2(head_end > 0, raw.constData());
+        QByteArray head = raw.left(head_end + 2);
+        QVERIFY2(head.startsWith("HTTP/1.1 299 Custom Reason\r\n"), raw.constData());
+        QVERIFY2(!head.contains("X-Internal") && !head.contains("secret"), raw.constData());
+        QVERIFY2(!head.contains("X-Other") && !head.contains("Keep-Alive"), raw.constData());
+        QVERIFY2(head.contains("\r\nX-First: 1\r\nServer: up/1\r\nX-Last: 2\r\n"),
+                 raw.constData());
+        QVERIFY2(head.contains("\r\nVia: 1.1 upstream-cache, 1.1 portico/"), raw.constData());
+        QVERIFY2(head.contains("\r\nContent-Length: 2\r\n"), raw.constData());
+        QVERIFY2(head.contains("\r\nConnection: close\r\n"), raw.constData());
+        QCOMPARE(raw.mid(head_end + 4), QByteArray("ok"));
+    }
+
     // A body with neither length nor chunking ends with the upstream's connection: all of it is
     // relayed, chunked to an HTTP/1.1 client, and properly terminated.
     void bodyEndingWithTheConnectionIsRelayedWhole() {
