@@ -33,8 +33,8 @@ std::vector<std::string> headerTokens(std::string_view value) {
     return out;
 }
 
-void HopByHop::addConnectionTokens(std::string_view value) {
-    forEachToken(value, [this](std::string_view token) {
+void HopByHop::addListed(std::string_view connection_value) {
+    forEachToken(connection_value, [this](std::string_view token) {
         if (!http::iequals(token, "close") && !http::iequals(token, "keep-alive") &&
             !http::iequals(token, "upgrade")) {
             extra_.push_back(lower(token));
@@ -98,7 +98,49 @@ std::string upstreamRequestHead(const bhttp::request_header<>& in, const Forward
     out.push_back(' ');
     out.append(target);
     out.append(" HTTP/1.1\r\n");
-    HopByHop hop(in);
+    // One pass for the fields looked at below (the first of each, as find() would give), where
+    // a find() per field walks basic_fields' name index each time.
+    HopByHop hop;
+    std::string_view host;
+    std::string_view via;
+    std::string_view te;
+    std::string_view real_ip_value;
+    bool seen_host = false;
+    bool seen_via = false;
+    bool seen_te = false;
+    bool seen_real_ip = false;
+    for (const auto& field : in) {
+        switch (field.name()) {
+            case bhttp::field::connection:
+                hop.addListed(field.value());
+                break;
+            case bhttp::field::host:
+                if (!seen_host) {
+                    host = field.value();
+                    seen_host = true;
+                }
+                break;
+            case bhttp::field::via:
+                if (!seen_via) {
+                    via = field.value();
+                    seen_via = true;
+                }
+                break;
+            case bhttp::field::te:
+                if (!seen_te) {
+                    te = field.value();
+                    seen_te = true;
+                }
+                break;
+            default:
+                break;
+        }
+        if (context.trusted && !seen_real_ip &&
+            http::iequals(field.name_string(), context.real_ip_header)) {
+            real_ip_value = field.value();
+            seen_real_ip = true;
+        }
+    }
     std::string forwarded_for;
     bool has_forwarded[5] = {false, false, false, false, false};  // proto host port path prefix
     static constexpr std::string_view kForwarded[5] = {
@@ -138,7 +180,6 @@ std::string upstreamRequestHead(const bhttp::request_header<>& in, const Forward
         }
         appendField(out, name, field.value());
     }
-    std::string_view host = in[bhttp::field::host];
     if (match.route->preserve_host && !host.empty()) {
         appendField(out, "Host", host);
     } else if (!context.upstream_host.empty()) {
@@ -153,13 +194,7 @@ std::string upstreamRequestHead(const bhttp::request_header<>& in, const Forward
         }
         out.append("\r\n");
     }
-    std::string_view real_ip = context.peer;
-    if (context.trusted) {
-        auto header = in.find(context.real_ip_header);
-        if (header != in.end() && !header->value().empty()) {
-            real_ip = header->value();
-        }
-    }
+    std::string_view real_ip = real_ip_value.empty() ? context.peer : real_ip_value;
     appendField(out, "X-Real-IP", real_ip);
     if (forwarded_for.empty()) {
         appendField(out, "X-Forwarded-For", context.peer);
@@ -188,7 +223,6 @@ std::string upstreamRequestHead(const bhttp::request_header<>& in, const Forward
         appendField(out, "X-Forwarded-Prefix", match.matched_path);
     }
     appendField(out, "X-Kong-Request-Id", context.request_id);
-    std::string_view via = in[bhttp::field::via];
     if (via.empty()) {
         appendField(out, "Via", kVia);
     } else {
@@ -200,12 +234,12 @@ std::string upstreamRequestHead(const bhttp::request_header<>& in, const Forward
     } else {
         appendField(out, "Connection", "keep-alive");
     }
-    if (auto te = in.find(bhttp::field::te); te != in.end()) {
-        for (auto& token : headerTokens(te->value())) {
-            if (token == "trailers") {
+    if (seen_te) {
+        forEachToken(te, [&out](std::string_view token) {
+            if (http::iequals(token, "trailers")) {
                 appendField(out, "TE", "trailers");
             }
-        }
+        });
     }
     if (body.chunked) {
         appendField(out, "Transfer-Encoding", "chunked");

@@ -86,13 +86,16 @@ std::vector<std::string> headerTokens(std::string_view value);
 // fields of a message whatever their allocator.
 class HopByHop {
 public:
+    HopByHop() = default;
     template <typename Fields>
     explicit HopByHop(const Fields& fields) {
         for (auto it = fields.find(bhttp::field::connection);
              it != fields.end() && it->name() == bhttp::field::connection; ++it) {
-            addConnectionTokens(it->value());
+            addListed(it->value());
         }
     }
+    // Adds the names a Connection header's value lists.
+    void addListed(std::string_view connection_value);
     template <typename Field>
     bool contains(const Field& field) const {
         return contains(field.name(), field.name_string());
@@ -100,7 +103,6 @@ public:
     bool contains(bhttp::field name, std::string_view name_string) const;
 
 private:
-    void addConnectionTokens(std::string_view value);
     std::vector<std::string> extra_;
 };
 

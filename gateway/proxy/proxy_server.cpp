@@ -38,7 +38,6 @@
 #include <random>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <sys/socket.h>
 
@@ -727,6 +726,53 @@ void SnapshotHolder::publish(std::shared_ptr<const config::ConfigSnapshot> snaps
     current_.store(std::move(snapshot), std::memory_order_release);
 }
 
+// The client connections of a worker that wait for their next request, so that a stop can close
+// them. Each connection's link lives in its own coroutine frame: joining and leaving the list
+// allocates nothing (a set cost a node per request).
+class IdleClients {
+public:
+    struct Link {
+        TimedSocket* stream = nullptr;
+        Link* prev = nullptr;
+        Link* next = nullptr;
+        bool linked = false;
+    };
+    void insert(Link& link) {
+        link.prev = nullptr;
+        link.next = head_;
+        if (head_ != nullptr) {
+            head_->prev = &link;
+        }
+        head_ = &link;
+        link.linked = true;
+    }
+    void erase(Link& link) {
+        if (!link.linked) {
+            return;  // already taken off by clear()
+        }
+        (link.prev != nullptr ? link.prev->next : head_) = link.next;
+        if (link.next != nullptr) {
+            link.next->prev = link.prev;
+        }
+        link.prev = link.next = nullptr;
+        link.linked = false;
+    }
+    template <typename Visit>
+    void forEach(Visit visit) const {
+        for (Link* link = head_; link != nullptr; link = link->next) {
+            visit(*link->stream);
+        }
+    }
+    void clear() {
+        while (head_ != nullptr) {
+            erase(*head_);
+        }
+    }
+
+private:
+    Link* head_ = nullptr;
+};
+
 struct ProxyServer::Impl {
     // Idle upstream connections of one worker, per address. Worker thread only: no locks.
     struct PooledConnection {
@@ -750,7 +796,7 @@ struct ProxyServer::Impl {
         std::unordered_map<std::string, std::deque<PooledConnection>> pool;
         std::size_t pooled = 0;
         std::unordered_map<std::string, DnsEntry> dns;
-        std::unordered_set<TimedSocket*> idle_clients;  // waiting for a next request
+        IdleClients idle_clients;  // waiting for a next request
     };
 
     core::Settings settings_;
@@ -975,16 +1021,16 @@ struct ProxyServer::Impl {
 
     // A live pooled connection to the address `key`, or null. (Not a coroutine: the common case
     // costs no frame.)
-    std::unique_ptr<Upstream> reusePooled(Worker& worker, const std::string& key,
-                                          bool trust_recent) {
+    std::optional<Upstream> reusePooled(Worker& worker, const std::string& key,
+                                        bool trust_recent) {
         bool unchecked = false;
         std::optional<PooledConnection> pooled = takePooled(worker, key, trust_recent, unchecked);
         if (!pooled) {
-            return nullptr;
+            return std::nullopt;
         }
         stats_.upstream_connections_reused++;
-        std::unique_ptr<Upstream> upstream(
-            new Upstream(std::move(pooled->socket), key, pooled->uses, true));
+        std::optional<Upstream> upstream(std::in_place, std::move(pooled->socket), key,
+                                         pooled->uses, true);
         upstream->unchecked = unchecked;
         return upstream;
     }
@@ -1634,11 +1680,15 @@ struct ProxyServer::Impl {
                 ErrorClass connect_error = ErrorClass::None;
                 // Only an idempotent request may skip the check: a stale connection is then
                 // retried once, on a checked or new one.
-                std::unique_ptr<Upstream> upstream =
+                // Held in the frame, not on the heap: the common, pooled case allocates nothing.
+                std::optional<Upstream> upstream =
                     reusePooled(worker, try_record.address, idempotent && !stale_retried);
                 if (!upstream) {
-                    upstream = co_await connectNew(endpoint, try_record.address, *service,
-                                                   connect_error, try_record.detail);
+                    auto fresh = co_await connectNew(endpoint, try_record.address, *service,
+                                                     connect_error, try_record.detail);
+                    if (fresh) {
+                        upstream.emplace(std::move(*fresh));
+                    }
                 }
                 if (!upstream) {
                     fail_try(*target, try_record, connect_error, {}, try_started);
@@ -1708,10 +1758,13 @@ struct ProxyServer::Impl {
                 try_record.address = addressKey(endpoint);
                 context.record.address = try_record.address;
                 ErrorClass connect_error = ErrorClass::None;
-                std::unique_ptr<Upstream> upstream = reusePooled(worker, try_record.address, false);
+                std::optional<Upstream> upstream = reusePooled(worker, try_record.address, false);
                 if (!upstream) {
-                    upstream = co_await connectNew(endpoint, try_record.address, *service,
-                                                   connect_error, try_record.detail);
+                    auto fresh = co_await connectNew(endpoint, try_record.address, *service,
+                                                     connect_error, try_record.detail);
+                    if (fresh) {
+                        upstream.emplace(std::move(*fresh));
+                    }
                 }
                 if (!upstream) {
                     fail_try(*target, try_record, connect_error, {}, try_started);
@@ -1857,11 +1910,12 @@ struct ProxyServer::Impl {
         }
         bool trusted = trusted_.contains(peer);
         unsigned served = 0;
+        IdleClients::Link idle_link{&stream};
         for (;;) {
             bhttp::request_parser<bhttp::empty_body> header_parser;
             header_parser.header_limit(static_cast<std::uint32_t>(settings_.client_header_max_size));
             header_parser.body_limit(boost::none);
-            worker.idle_clients.insert(&stream);
+            worker.idle_clients.insert(idle_link);
             stats_.connections_waiting++;
             auto read_ec = co_await readMessage(
                 stream, buffer, header_parser,
@@ -1869,7 +1923,7 @@ struct ProxyServer::Impl {
                                                  : settings_.keepalive_timeout),
                 kHeaderDone, kReadAll);
             stats_.connections_waiting--;
-            worker.idle_clients.erase(&stream);
+            worker.idle_clients.erase(idle_link);
             if (read_ec) {
                 if (read_ec == bhttp::error::end_of_stream || read_ec == asio::error::eof ||
                     read_ec == beast::error::timeout || read_ec == asio::error::connection_reset ||
@@ -1959,11 +2013,11 @@ void ProxyServer::stop(std::chrono::milliseconds deadline) {
                 acceptor->close(ignored);
             }
             // Idle keep-alive connections are closed now; busy ones close after their response.
-            for (auto* stream : w->idle_clients) {
+            w->idle_clients.forEach([](TimedSocket& stream) {
                 error_code ignored;
-                stream->socket().shutdown(Socket::shutdown_both, ignored);
-                stream->socket().cancel(ignored);
-            }
+                stream.socket().shutdown(Socket::shutdown_both, ignored);
+                stream.socket().cancel(ignored);
+            });
             w->idle_clients.clear();
         });
     }
