@@ -1318,22 +1318,72 @@ struct ProxyServer::Impl {
                              bhttp::request_parser<bhttp::empty_body>& header_parser,
                              RequestContext& context) {
         auto& header = header_parser.get();
-        std::string accept(header[bhttp::field::accept]);
         unsigned version = header.version();
-        context.keep_alive = header.keep_alive() && !stopping_;
+        // One pass over the fields for what is looked at here (the first of each, as find()
+        // would give; every Connection line's tokens), where a find() walks the name index.
+        std::string accept;
+        std::string host;
+        std::string expect;
+        bool seen_accept = false;
+        bool seen_host = false;
+        bool seen_expect = false;
+        bool has_transfer_encoding = false;
+        bool has_upgrade = false;
+        bool connection_close = false;
+        bool connection_keep_alive = false;
+        bool connection_upgrade = false;
+        for (const auto& field : header) {
+            switch (field.name()) {
+                case bhttp::field::accept:
+                    if (!seen_accept) {
+                        accept = field.value();
+                        seen_accept = true;
+                    }
+                    break;
+                case bhttp::field::host:
+                    if (!seen_host) {
+                        host = field.value();
+                        seen_host = true;
+                    }
+                    break;
+                case bhttp::field::expect:
+                    if (!seen_expect) {
+                        expect = field.value();
+                        seen_expect = true;
+                    }
+                    break;
+                case bhttp::field::transfer_encoding:
+                    has_transfer_encoding = true;
+                    break;
+                case bhttp::field::upgrade:
+                    has_upgrade = true;
+                    break;
+                case bhttp::field::connection:
+                    forEachToken(field.value(), [&](std::string_view token) {
+                        connection_close = connection_close || http::iequals(token, "close");
+                        connection_keep_alive =
+                            connection_keep_alive || http::iequals(token, "keep-alive");
+                        connection_upgrade = connection_upgrade || http::iequals(token, "upgrade");
+                    });
+                    break;
+                default:
+                    break;
+            }
+        }
+        // HTTP/1.1 stays open unless told to close; HTTP/1.0 closes unless told to stay.
+        bool client_keep_alive = version >= 11 ? !connection_close : connection_keep_alive;
+        context.keep_alive = client_keep_alive && !stopping_;
         std::string target(header.target());
         auto query_at = target.find('?');
         std::string path = target.substr(0, query_at);
         std::string query = query_at == std::string::npos ? "" : target.substr(query_at);
-        std::string host(header[bhttp::field::host]);
         context.record.method = std::string(header.method_string());
         context.record.host = host;
         context.record.path = path;
 
         // RFC 9112 §6.3: a request whose Transfer-Encoding does not end in chunked has no
         // reliable length; answering 400 and closing is the only safe choice (smuggling).
-        if (header.find(bhttp::field::transfer_encoding) != header.end() &&
-            !header_parser.chunked()) {
+        if (has_transfer_encoding && !header_parser.chunked()) {
             context.keep_alive = false;
             co_await answerError(client, context, 400, "Bad request", accept, version, {});
             co_return false;
@@ -1352,13 +1402,7 @@ struct ProxyServer::Impl {
         }
         bool chunked = header_parser.chunked();
         bool has_body = chunked || (length && *length > 0);
-        bool upgrade = false;
-        if (auto connection = header.find(bhttp::field::connection); connection != header.end()) {
-            forEachToken(connection->value(), [&upgrade](std::string_view token) {
-                upgrade = upgrade || http::iequals(token, "upgrade");
-            });
-        }
-        upgrade = upgrade && header.find(bhttp::field::upgrade) != header.end() && !has_body;
+        bool upgrade = connection_upgrade && has_upgrade && !has_body;
 
         auto snapshot = snapshots_.load();
         router::MatchRequest match_request;
@@ -1423,8 +1467,7 @@ struct ProxyServer::Impl {
         }
 
         // Expect: 100-continue is answered here, as nginx does; upstreams never see it.
-        if (auto expect = header.find(bhttp::field::expect);
-            expect != header.end() && http::iequals(expect->value(), "100-continue") && has_body) {
+        if (seen_expect && http::iequals(expect, "100-continue") && has_body) {
             static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
             client.expiresAfter(std::chrono::seconds(settings_.client_body_timeout));
             auto [ec, n] = co_await asio::async_write(client.socket(), asio::buffer(kContinue),
@@ -1951,9 +1994,12 @@ struct ProxyServer::Impl {
             context.peer = peer;
             context.trusted = trusted;
             context.port = port;
-            std::string incoming_id(header_parser.get()["X-Kong-Request-Id"]);
-            context.request_id = trusted && !incoming_id.empty() && incoming_id.size() <= 128
-                                     ? incoming_id
+            std::string_view incoming_id;
+            if (trusted) {
+                incoming_id = header_parser.get()["X-Kong-Request-Id"];
+            }
+            context.request_id = !incoming_id.empty() && incoming_id.size() <= 128
+                                     ? std::string(incoming_id)
                                      : newRequestId();
             if (served >= settings_.keepalive_requests) {
                 header_parser.get().keep_alive(false);

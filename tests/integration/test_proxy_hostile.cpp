@@ -337,6 +337,33 @@ private slots:
         QVERIFY2(received.endsWith("\r\n\r\n0123456789"), received.constData());
     }
 
+    // The client's Connection header decides whether its connection stays open: HTTP/1.1 stays
+    // unless told "close" (any case, any position in the list), HTTP/1.0 closes unless told
+    // "keep-alive".
+    void clientConnectionHeaderDecidesKeepAlive() {
+        QByteArray received;
+        QVERIFY(closedWithin("GET /e/a HTTP/1.0\r\nHost: x\r\n\r\n", 3000, &received));
+        QVERIFY2(received.startsWith("HTTP/1.0 200"), received.constData());
+        QVERIFY2(!received.contains("Connection: keep-alive"), received.constData());
+
+        QVERIFY(closedWithin("GET /e/b HTTP/1.1\r\nHost: x\r\nConnection: TE, Close\r\n\r\n",
+                             3000, &received));
+        QVERIFY2(received.startsWith("HTTP/1.1 200"), received.constData());
+        QVERIFY2(received.contains("Connection: close\r\n"), received.constData());
+
+        // Two HTTP/1.0 requests on one connection: the first asks to keep it, the second not.
+        QVERIFY(closedWithin("GET /e/c HTTP/1.0\r\nHost: x\r\nConnection: Keep-Alive\r\n\r\n"
+                             "GET /e/d HTTP/1.0\r\nHost: x\r\n\r\n",
+                             3000, &received));
+        QCOMPARE(received.count("HTTP/1.0 200"), 2);
+        auto second = received.indexOf("HTTP/1.0 200", 1);
+        QVERIFY2(received.left(second).contains("Connection: keep-alive\r\n"), received.constData());
+        QVERIFY2(!received.mid(second).contains("Connection: keep-alive"), received.constData());
+
+        // Without a Connection header an HTTP/1.1 connection stays open for the next request.
+        QVERIFY(!closedWithin("GET /e/e HTTP/1.1\r\nHost: x\r\n\r\n", 300, &received));
+    }
+
     // The head the client gets is rewritten from the upstream's: its status line in the client's
     // version with the upstream's reason, every end-to-end field in order, the hop-by-hop ones
     // gone (also those its Connection header names, even before they are named), Via extended,
