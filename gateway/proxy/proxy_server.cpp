@@ -33,6 +33,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <random>
@@ -65,6 +66,17 @@ using Resolver = asio::ip::basic_resolver<tcp, Executor>;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 constexpr std::size_t kRelayChunk = 64 * 1024;
 
+// The monotonic clock as of the kernel's last tick (a few milliseconds' resolution; the same
+// clock as steady_clock, read without the precise clock's cost). For deadlines and pool ages,
+// which set and compare it several times per request; a deadline from it is at most one tick
+// early. Latencies use the precise clock.
+Clock::time_point coarseNow() {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
+        std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec)));
+}
+
 // A socket whose operations are bounded by one deadline, as beast::tcp_stream's are, for less:
 // setting the deadline is a clock read and a comparison. The one timer behind it is re-armed
 // only when a deadline comes earlier than the time it waits for; when it fires early it waits
@@ -89,7 +101,7 @@ public:
     Socket& socket() { return state_->socket; }
 
     void expiresAfter(Clock::duration timeout) {
-        state_->deadline = Clock::now() + timeout;
+        state_->deadline = coarseNow() + timeout;
         if (state_->deadline < state_->armed) {
             arm(state_);
         }
@@ -159,15 +171,16 @@ std::uint64_t random64() {
 
 std::string newRequestId() {
     thread_local std::mt19937_64 engine{std::random_device{}()};
-    static const char* kHex = "0123456789abcdef";
-    std::string id(32, '0');
+    static constexpr char kHex[] = "0123456789abcdef";
+    char id[32];
     for (int half = 0; half < 2; ++half) {
         auto bits = engine();
-        for (int i = 0; i < 16; ++i) {
-            id[static_cast<std::size_t>(half * 16 + i)] = kHex[(bits >> (i * 4)) & 0xf];
+        for (int i = 0; i < 8; ++i, bits >>= 8) {  // a byte, two digits, at a time
+            id[half * 16 + i * 2] = kHex[(bits >> 4) & 0xf];
+            id[half * 16 + i * 2 + 1] = kHex[bits & 0xf];
         }
     }
-    return id;
+    return std::string(id, sizeof id);
 }
 
 double unixNow() {
@@ -983,7 +996,7 @@ struct ProxyServer::Impl {
             PooledConnection connection = std::move(idle.back());
             idle.pop_back();
             worker.pooled--;
-            const auto age = Clock::now() - connection.idle_since;
+            const auto age = coarseNow() - connection.idle_since;
             if (age < limit && trust_recent && age < kTrustPooledFor) {
                 unchecked = true;
                 return connection;
@@ -1005,7 +1018,7 @@ struct ProxyServer::Impl {
             idle.pop_front();  // closes it
             worker.pooled--;
         }
-        idle.push_back(PooledConnection{std::move(socket), Clock::now(), uses});
+        idle.push_back(PooledConnection{std::move(socket), coarseNow(), uses});
         worker.pooled++;
     }
 

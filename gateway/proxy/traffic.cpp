@@ -192,13 +192,18 @@ bool Metrics::Key::operator<(const Key& other) const {
 void Metrics::observe(const TrafficRecord& record) {
     int status_class = record.status / 100;
     // One "other" series for 0 (nothing sent) and out-of-range codes, never two with one label.
-    Key key{record.route, record.service,
-            status_class >= 1 && status_class <= 5 ? status_class : 0};
+    const int label = status_class >= 1 && status_class <= 5 ? status_class : 0;
+    // Looked up by the record's own strings: a Key (two copies) is made only for a new series.
+    auto wanted = std::tie(record.route, record.service, label);
     std::lock_guard lock(mutex_);
-    auto it = std::lower_bound(series_.begin(), series_.end(), key,
-                               [](const auto& entry, const Key& k) { return entry.first < k; });
-    if (it == series_.end() || key < it->first) {
-        it = series_.insert(it, {std::move(key), Series{}});
+    auto it = std::lower_bound(series_.begin(), series_.end(), wanted,
+                               [](const auto& entry, const auto& k) {
+                                   return std::tie(entry.first.route, entry.first.service,
+                                                   entry.first.status_class) < k;
+                               });
+    if (it == series_.end() ||
+        wanted < std::tie(it->first.route, it->first.service, it->first.status_class)) {
+        it = series_.insert(it, {Key{record.route, record.service, label}, Series{}});
     }
     Series& series = it->second;
     ++series.count;
