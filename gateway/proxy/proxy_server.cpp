@@ -338,10 +338,10 @@ public:
     bhttp::buffer_body::value_type& body() { return body_; }
 
 private:
-    struct Written {
-        std::size_t offset;  // of the field's line in head_
-        std::size_t length;  // of the line, CRLF included
-        std::size_t name_length;
+    struct Written {  // 32-bit: a head is at most header_limit (64 KiB) long
+        std::uint32_t offset;  // of the field's line in head_
+        std::uint32_t length;  // of the line, CRLF included
+        std::uint32_t name_length;
     };
 
     void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
@@ -405,7 +405,9 @@ private:
         }
         std::size_t offset = head_.size();
         appendField(head_, std::string_view(name_string.data(), name_string.size()), text);
-        written_.push_back(Written{offset, head_.size() - offset, name_string.size()});
+        written_.push_back(Written{static_cast<std::uint32_t>(offset),
+                                   static_cast<std::uint32_t>(head_.size() - offset),
+                                   static_cast<std::uint32_t>(name_string.size())});
     }
 
     void on_header_impl(error_code&) override {
@@ -470,7 +472,9 @@ private:
     std::string via_;
     std::string upgrade_;
     std::vector<std::string> listed_;
-    boost::container::small_vector<Written, 16> written_;
+    // Inline room for a typical response's fields; kept small so that relayResponse's coroutine
+    // frame stays under the 1 KiB Asio recycles rather than allocates.
+    boost::container::small_vector<Written, 12> written_;
     bhttp::buffer_body::value_type body_;
 };
 
@@ -1663,9 +1667,10 @@ struct ProxyServer::Impl {
             }
             context.explanation.tries.push_back(std::move(record));
         };
-        auto report_status = [&](const TryTarget& target, double latency_ms) {
+        // The try's latency is read only when a balancer takes it.
+        auto report_status = [&](const TryTarget& target, Clock::time_point started) {
             if (upstream_spec != nullptr) {
-                upstreams_->reportStatus(target.pick, context.record.status, latency_ms);
+                upstreams_->reportStatus(target.pick, context.record.status, millisSince(started));
             }
         };
         // A pooled connection reused without the MSG_PEEK check turned out closed by the
@@ -1787,7 +1792,7 @@ struct ProxyServer::Impl {
                     continue;
                 }
                 // A success ends the request: its tries are never explained.
-                report_status(*target, millisSince(try_started));
+                report_status(*target, try_started);
                 if (relayed.upstream_reusable) {
                     returnToPool(worker, upstream->key, std::move(upstream->stream),
                                  upstream->uses + 1);
@@ -1868,7 +1873,7 @@ struct ProxyServer::Impl {
                     break;
                 }
                 // A success ends the request: its tries are never explained.
-                report_status(*target, millisSince(try_started));
+                report_status(*target, try_started);
                 if (relayed.upstream_reusable) {
                     returnToPool(worker, upstream->key, std::move(upstream->stream),
                                  upstream->uses + 1);
