@@ -169,12 +169,22 @@ std::uint64_t random64() {
     return engine();
 }
 
+// SplitMix64 (Steele, Lea and Flood): a handful of instructions per 64 bits where mt19937_64
+// twists 312 words of state every 312 draws. Request ids need to be unique, not unpredictable.
+std::uint64_t nextIdBits() {
+    thread_local std::uint64_t state = (std::uint64_t{std::random_device{}()} << 32) ^
+                                       std::random_device{}();
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
 std::string newRequestId() {
-    thread_local std::mt19937_64 engine{std::random_device{}()};
     static constexpr char kHex[] = "0123456789abcdef";
     char id[32];
     for (int half = 0; half < 2; ++half) {
-        auto bits = engine();
+        auto bits = nextIdBits();
         for (int i = 0; i < 8; ++i, bits >>= 8) {  // a byte, two digits, at a time
             id[half * 16 + i * 2] = kHex[(bits >> 4) & 0xf];
             id[half * 16 + i * 2 + 1] = kHex[bits & 0xf];
@@ -1508,7 +1518,7 @@ struct ProxyServer::Impl {
         // host itself (resolved through the worker's DNS cache).
         const config::Upstream* upstream_spec =
             upstreams_ != nullptr ? snapshot->upstream(service->host) : nullptr;
-        std::vector<tcp::endpoint> endpoints;
+        boost::container::small_vector<tcp::endpoint, 2> endpoints;  // no allocation for one
         HashInputs hash_inputs;
         std::vector<std::size_t> tried;
         if (upstream_spec != nullptr) {
@@ -1593,7 +1603,8 @@ struct ProxyServer::Impl {
             if (auto literal = literalEndpoint(*service)) {
                 endpoints.push_back(*literal);
             } else {
-                endpoints = co_await resolve(worker, *service);
+                auto resolved = co_await resolve(worker, *service);
+                endpoints.assign(resolved.begin(), resolved.end());
             }
             if (endpoints.empty()) {
                 context.explanation.tries.push_back(
@@ -1688,13 +1699,16 @@ struct ProxyServer::Impl {
         context.proxy_ms = millisSince(context.received);
 
         if (buffered) {
-            bhttp::request_parser<bhttp::string_body> body_parser{std::move(header_parser)};
-            body_parser.body_limit(settings_.buffered_body_max_size);
+            // A body parser only for a body: without one the head is forwarded from the header
+            // parser as it is (the conversion moves every field).
+            std::optional<bhttp::request_parser<bhttp::string_body>> body_parser;
             if (has_body) {
+                body_parser.emplace(std::move(header_parser));
+                body_parser->body_limit(settings_.buffered_body_max_size);
                 BodyRoom room(buffer, static_cast<std::size_t>(
                                           std::min<std::uint64_t>(length.value_or(0), kRelayChunk)));
                 auto body_ec = co_await readMessage(
-                    client, buffer, body_parser, std::chrono::seconds(settings_.client_body_timeout),
+                    client, buffer, *body_parser, std::chrono::seconds(settings_.client_body_timeout),
                     kMessageDone, kReadAll);
                 if (body_ec) {
                     context.keep_alive = false;
@@ -1709,7 +1723,10 @@ struct ProxyServer::Impl {
                     co_return false;
                 }
             }
-            const std::string& request_body = body_parser.get().body();
+            static const std::string kNoBody;
+            const bhttp::request_header<>& request_head =
+                body_parser ? body_parser->get().base() : header_parser.get().base();
+            const std::string& request_body = body_parser ? body_parser->get().body() : kNoBody;
             context.record.bytes_in = request_body.size();
             BodyFraming framing;
             if (has_body || method == bhttp::verb::post || method == bhttp::verb::put ||
@@ -1727,7 +1744,7 @@ struct ProxyServer::Impl {
                 const auto& endpoint = target->endpoint;
                 if (target->host != upstream_head_host) {
                     forwarding.upstream_host = target->host;
-                    upstream_head = upstreamRequestHead(body_parser.get(), forwarding, *match,
+                    upstream_head = upstreamRequestHead(request_head, forwarding, *match,
                                                         *service, upstream_target, upgrade,
                                                         framing);
                     upstream_head_host = target->host;
