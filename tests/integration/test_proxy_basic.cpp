@@ -4,6 +4,8 @@
 #include "tests/integration/harness.hpp"
 
 #include <QJsonArray>
+#include <QRegularExpression>
+#include <QSet>
 #include <QtTest>
 
 using namespace portico::test;
@@ -56,6 +58,16 @@ private slots:
                  result.headers.value("x-kong-request-id"));
         QVERIFY(result.headers.contains("x-kong-upstream-latency"));
         QVERIFY(result.headers.value("via").contains("portico"));
+        // Request ids: 32 lower-case hex digits, a new one for every request.
+        QSet<QByteArray> ids;
+        const QRegularExpression hex32("^[0-9a-f]{32}$");
+        for (int i = 0; i < 50; ++i) {
+            auto id = request(gateway_.proxyPort(), "GET", "/echo/id")
+                          .headers.value("x-kong-request-id");
+            QVERIFY2(hex32.match(QString::fromLatin1(id)).hasMatch(), id.constData());
+            ids.insert(id);
+        }
+        QCOMPARE(ids.size(), 50);
     }
 
     void noRouteIsJson404WithRequestId() {
