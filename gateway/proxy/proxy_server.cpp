@@ -1204,40 +1204,12 @@ struct ProxyServer::Impl {
         bool nothing_received = false;  // the connection ended before a single response byte
     };
 
-    Task<Relayed> relayResponse(Worker& worker, TimedSocket& client,
-                                beast::flat_buffer& client_buffer, Upstream& upstream,
-                                const config::Service& service, RequestContext& context,
-                                bool head_request, unsigned client_version,
-                                Clock::time_point try_started) {
-        Relayed result;
-        Lease<ResponseBuffer> buffer_lease;
-        beast::flat_buffer& upstream_buffer = *buffer_lease;
-        std::string head;  // for the client, written by the parser as it reads the upstream's
-        head.reserve(512);
-        ResponseHeadParser parser(client_version, head);
-        parser.body_limit(boost::none);
-        parser.header_limit(64 * 1024);
-        if (head_request) {
-            parser.skip(true);
-        }
-        auto header_ec = co_await readMessage(upstream.stream, upstream_buffer, parser,
-                                              std::chrono::milliseconds(service.read_timeout_ms),
-                                              kHeaderDone, kReadAll);
-        context.upstream_ms += millisSince(try_started);
-        if (header_ec) {
-            result.error = classify(header_ec, false);
-            result.detail = header_ec.message();
-            result.nothing_received = upstream_buffer.size() == 0 &&
-                                      (header_ec == asio::error::eof ||
-                                       header_ec == bhttp::error::end_of_stream ||
-                                       header_ec == asio::error::connection_reset ||
-                                       header_ec == asio::error::broken_pipe);
-            co_return result;
-        }
-        result.got_header = true;
-        unsigned status = parser.status();
-        bool switching = status == 101;
-        bool bodyless = head_request || status / 100 == 1 || status == 204 || status == 304;
+    // The fields the gateway adds to a relayed response's head (Via, latencies, request id,
+    // framing, Connection) and the head's end. Returns whether the body goes out chunked. (A
+    // plain function: its locals stay out of relayResponse's coroutine frame.)
+    bool finishResponseHead(std::string& head, const ResponseHeadParser& parser,
+                            RequestContext& context, unsigned client_version, bool switching,
+                            bool bodyless) {
         if (parser.via().empty()) {
             appendField(head, "Via", kVia);
         } else {
@@ -1276,7 +1248,46 @@ struct ProxyServer::Impl {
                 appendField(head, "Connection", "keep-alive");
             }
         }
-        head.append("\r\n");
+        head.append("\r\n", 2);
+        return chunked;
+    }
+
+    Task<Relayed> relayResponse(Worker& worker, TimedSocket& client,
+                                beast::flat_buffer& client_buffer, Upstream& upstream,
+                                const config::Service& service, RequestContext& context,
+                                bool head_request, unsigned client_version,
+                                Clock::time_point try_started) {
+        Relayed result;
+        Lease<ResponseBuffer> buffer_lease;
+        beast::flat_buffer& upstream_buffer = *buffer_lease;
+        std::string head;  // for the client, written by the parser as it reads the upstream's
+        head.reserve(512);
+        ResponseHeadParser parser(client_version, head);
+        parser.body_limit(boost::none);
+        parser.header_limit(64 * 1024);
+        if (head_request) {
+            parser.skip(true);
+        }
+        auto header_ec = co_await readMessage(upstream.stream, upstream_buffer, parser,
+                                              std::chrono::milliseconds(service.read_timeout_ms),
+                                              kHeaderDone, kReadAll);
+        context.upstream_ms += millisSince(try_started);
+        if (header_ec) {
+            result.error = classify(header_ec, false);
+            result.detail = header_ec.message();
+            result.nothing_received = upstream_buffer.size() == 0 &&
+                                      (header_ec == asio::error::eof ||
+                                       header_ec == bhttp::error::end_of_stream ||
+                                       header_ec == asio::error::connection_reset ||
+                                       header_ec == asio::error::broken_pipe);
+            co_return result;
+        }
+        result.got_header = true;
+        unsigned status = parser.status();
+        bool switching = status == 101;
+        bool bodyless = head_request || status / 100 == 1 || status == 204 || status == 304;
+        bool chunked = finishResponseHead(head, parser, context, client_version, switching,
+                                          bodyless);
         context.record.status = static_cast<int>(status);
         auto [read_ec, write_ec] = co_await relay(
             upstream.stream, upstream_buffer, parser, client, head, !bodyless && !switching,
