@@ -1193,6 +1193,8 @@ struct ProxyServer::Impl {
         co_return !client.done(ec);
     }
 
+    static constexpr unsigned kMaxInterim = 8;  // 1xx responses relayed before a final one
+
     // Reads the upstream's response header and relays the response to the client.
     // Returns false when the client connection must be closed.
     struct Relayed {
@@ -1262,20 +1264,49 @@ struct ProxyServer::Impl {
         beast::flat_buffer& upstream_buffer = *buffer_lease;
         std::string head;  // for the client, written by the parser as it reads the upstream's
         head.reserve(512);
-        ResponseHeadParser parser(client_version, head);
-        parser.body_limit(boost::none);
-        parser.header_limit(64 * 1024);
-        if (head_request) {
-            parser.skip(true);
+        std::optional<ResponseHeadParser> parser;
+        // Interim responses (1xx but 101) go to an HTTP/1.1 client as they come (RFC 9110
+        // §15.2; an HTTP/1.0 client never gets one), then the final response is read. An
+        // upstream that sends more than kMaxInterim of them is answered for with a 502.
+        unsigned interim = 0;
+        error_code header_ec;
+        for (;;) {
+            parser.emplace(client_version, head);
+            parser->body_limit(boost::none);
+            parser->header_limit(64 * 1024);
+            if (head_request) {
+                parser->skip(true);
+            }
+            header_ec = co_await readMessage(upstream.stream, upstream_buffer, *parser,
+                                             std::chrono::milliseconds(service.read_timeout_ms),
+                                             kHeaderDone, kReadAll);
+            unsigned code = header_ec ? 0 : parser->status();
+            if (header_ec || code < 100 || code >= 200 || code == 101) {
+                break;
+            }
+            if (++interim > kMaxInterim) {
+                header_ec = bhttp::error::bad_status;
+                break;
+            }
+            if (client_version >= 11) {
+                head.append("\r\n", 2);
+                client.expiresAfter(std::chrono::seconds(settings_.client_body_timeout));
+                auto [interim_ec, n] =
+                    co_await asio::async_write(client.socket(), asio::buffer(head), kUseTuple);
+                (void)n;
+                if (client.done(interim_ec)) {
+                    result.got_header = true;  // nothing to retry for: the client is gone
+                    result.client_ok = false;
+                    co_return result;
+                }
+            }
+            head.clear();
         }
-        auto header_ec = co_await readMessage(upstream.stream, upstream_buffer, parser,
-                                              std::chrono::milliseconds(service.read_timeout_ms),
-                                              kHeaderDone, kReadAll);
         context.upstream_ms += millisSince(try_started);
         if (header_ec) {
             result.error = classify(header_ec, false);
             result.detail = header_ec.message();
-            result.nothing_received = upstream_buffer.size() == 0 &&
+            result.nothing_received = interim == 0 && upstream_buffer.size() == 0 &&
                                       (header_ec == asio::error::eof ||
                                        header_ec == bhttp::error::end_of_stream ||
                                        header_ec == asio::error::connection_reset ||
@@ -1283,14 +1314,14 @@ struct ProxyServer::Impl {
             co_return result;
         }
         result.got_header = true;
-        unsigned status = parser.status();
+        unsigned status = parser->status();
         bool switching = status == 101;
         bool bodyless = head_request || status / 100 == 1 || status == 204 || status == 304;
-        bool chunked = finishResponseHead(head, parser, context, client_version, switching,
+        bool chunked = finishResponseHead(head, *parser, context, client_version, switching,
                                           bodyless);
         context.record.status = static_cast<int>(status);
         auto [read_ec, write_ec] = co_await relay(
-            upstream.stream, upstream_buffer, parser, client, head, !bodyless && !switching,
+            upstream.stream, upstream_buffer, *parser, client, head, !bodyless && !switching,
             chunked, std::chrono::milliseconds(service.read_timeout_ms),
             std::chrono::seconds(settings_.client_body_timeout), context.record.bytes_out);
         if (write_ec) {
@@ -1310,7 +1341,7 @@ struct ProxyServer::Impl {
             co_return result;
         }
         // Bytes behind the response were never asked for: such a connection is not reused.
-        result.upstream_reusable = parser.is_done() && parser.keep_alive() && !head_request &&
+        result.upstream_reusable = parser->is_done() && parser->keep_alive() && !head_request &&
                                    upstream_buffer.size() == 0;
         (void)worker;
         co_return result;

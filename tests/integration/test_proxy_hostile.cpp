@@ -364,6 +364,49 @@ private slots:
         QVERIFY(!closedWithin("GET /e/e HTTP/1.1\r\nHost: x\r\n\r\n", 300, &received));
     }
 
+    // Interim responses (103 Early Hints here) reach an HTTP/1.1 client ahead of the final
+    // response, which follows on the same connection; an HTTP/1.0 client gets the final one only.
+    void interimResponsesAreRelayedBeforeTheFinalOne() {
+        RawUpstream up(RawUpstream::Mode::ReplyAndClose,
+                       "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+                       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        addService("hints", up.port(), "/hints", 0);  // not under "/e"
+        waitForRoute("/hints");
+        QByteArray raw = rawExchange(
+            gateway_.proxyPort(), "GET /hints HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            3000);
+        QVERIFY2(raw.startsWith("HTTP/1.1 103 Early Hints\r\n"), raw.constData());
+        auto final_at = raw.indexOf("HTTP/1.1 200 OK\r\n");
+        QVERIFY2(final_at > 0, raw.constData());
+        QVERIFY2(raw.left(final_at).contains("\r\nLink: </style.css>; rel=preload\r\n\r\n"),
+                 raw.constData());
+        QVERIFY2(raw.endsWith("\r\n\r\nok"), raw.constData());
+
+        QByteArray old = rawExchange(gateway_.proxyPort(),
+                                     "GET /hints HTTP/1.0\r\nHost: x\r\n\r\n", 3000);
+        QVERIFY2(old.startsWith("HTTP/1.0 200 OK\r\n"), old.constData());
+        QVERIFY2(!old.contains("103"), old.constData());
+        QVERIFY2(old.endsWith("\r\n\r\nok"), old.constData());
+    }
+
+    // An upstream that sends nothing but interim responses gets the client a 502 after 8 of them.
+    void endlessInterimResponsesEndInA502() {
+        QByteArray reply;
+        for (int i = 0; i < 12; ++i) {
+            reply += "HTTP/1.1 102 Processing\r\n\r\n";
+        }
+        RawUpstream up(RawUpstream::Mode::ReplyAndClose, reply.toStdString());
+        addService("processing", up.port(), "/processing", 0);
+        waitForRoute("/processing");
+        QByteArray raw = rawExchange(
+            gateway_.proxyPort(),
+            "GET /processing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3000);
+        QCOMPARE(raw.count("HTTP/1.1 102 Processing\r\n"), 8);
+        QVERIFY2(raw.contains("HTTP/1.1 502 Bad Gateway\r\n"), raw.constData());
+        QVERIFY2(raw.contains("An invalid response was received from the upstream server"),
+                 raw.constData());
+    }
+
     // The head the client gets is rewritten from the upstream's: its status line in the client's
     // version with the upstream's reason, every end-to-end field in order, the hop-by-hop ones
     // gone (also those its Connection header names, even before they are named), Via extended,
