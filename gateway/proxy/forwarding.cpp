@@ -2,6 +2,8 @@
 
 #include "gateway/http/http_message.hpp"
 
+#include <algorithm>
+
 namespace portico::proxy {
 
 namespace {
@@ -42,7 +44,7 @@ void HopByHop::addListed(std::string_view connection_value) {
     });
 }
 
-bool HopByHop::contains(bhttp::field name, std::string_view name_string) const {
+bool HopByHop::standard(bhttp::field name) {
     switch (name) {
         case bhttp::field::connection:
         case bhttp::field::keep_alive:
@@ -54,14 +56,13 @@ bool HopByHop::contains(bhttp::field name, std::string_view name_string) const {
         case bhttp::field::proxy_authenticate:
             return true;
         default:
-            break;
+            return false;
     }
-    for (const auto& extra : extra_) {
-        if (http::iequals(name_string, extra)) {
-            return true;
-        }
-    }
-    return false;
+}
+
+bool HopByHop::listed(std::string_view name) const {
+    return std::any_of(extra_.begin(), extra_.end(),
+                       [name](const std::string& extra) { return http::iequals(name, extra); });
 }
 
 bhttp::response<bhttp::string_body> gatewayError(int status, std::string_view message,
@@ -101,46 +102,34 @@ std::string upstreamRequestHead(const bhttp::request_header<>& in, const Forward
     // One pass for the fields looked at below (the first of each, as find() would give), where
     // a find() per field walks basic_fields' name index each time.
     HopByHop hop;
-    std::string_view host;
-    std::string_view via;
-    std::string_view te;
-    std::string_view real_ip_value;
-    bool seen_host = false;
-    bool seen_via = false;
-    bool seen_te = false;
-    bool seen_real_ip = false;
+    FirstValue<std::string_view> first_host;
+    FirstValue<std::string_view> first_via;
+    FirstValue<std::string_view> first_te;
+    FirstValue<std::string_view> first_real_ip;
     for (const auto& field : in) {
         switch (field.name()) {
             case bhttp::field::connection:
                 hop.addListed(field.value());
                 break;
             case bhttp::field::host:
-                if (!seen_host) {
-                    host = field.value();
-                    seen_host = true;
-                }
+                first_host.offer(field.value());
                 break;
             case bhttp::field::via:
-                if (!seen_via) {
-                    via = field.value();
-                    seen_via = true;
-                }
+                first_via.offer(field.value());
                 break;
             case bhttp::field::te:
-                if (!seen_te) {
-                    te = field.value();
-                    seen_te = true;
-                }
+                first_te.offer(field.value());
                 break;
             default:
                 break;
         }
-        if (context.trusted && !seen_real_ip &&
-            http::iequals(field.name_string(), context.real_ip_header)) {
-            real_ip_value = field.value();
-            seen_real_ip = true;
+        if (context.trusted && http::iequals(field.name_string(), context.real_ip_header)) {
+            first_real_ip.offer(field.value());
         }
     }
+    std::string_view host = first_host.value;
+    std::string_view via = first_via.value;
+    std::string_view real_ip_value = first_real_ip.value;
     std::string forwarded_for;
     bool has_forwarded[5] = {false, false, false, false, false};  // proto host port path prefix
     static constexpr std::string_view kForwarded[5] = {
@@ -234,8 +223,8 @@ std::string upstreamRequestHead(const bhttp::request_header<>& in, const Forward
     } else {
         appendField(out, "Connection", "keep-alive");
     }
-    if (seen_te) {
-        forEachToken(te, [&out](std::string_view token) {
+    if (first_te.seen) {
+        forEachToken(first_te.value, [&out](std::string_view token) {
             if (http::iequals(token, "trailers")) {
                 appendField(out, "TE", "trailers");
             }

@@ -78,6 +78,20 @@ inline void appendField(std::string& out, std::string_view name, std::string_vie
     *p = '\n';
 }
 
+// The first value of a header seen while walking a message's fields once (what find() would
+// give, without its lookup). `T`: std::string_view, or std::string for a copy.
+template <typename T>
+struct FirstValue {
+    T value{};
+    bool seen = false;
+    void offer(std::string_view candidate) {
+        if (!seen) {
+            value = T(candidate);
+            seen = true;
+        }
+    }
+};
+
 // Tokens of a comma-separated header value, lower case, trimmed, empty ones dropped.
 std::vector<std::string> headerTokens(std::string_view value);
 
@@ -100,7 +114,15 @@ public:
     bool contains(const Field& field) const {
         return contains(field.name(), field.name_string());
     }
-    bool contains(bhttp::field name, std::string_view name_string) const;
+    bool contains(bhttp::field name, std::string_view name_string) const {
+        return standard(name) || listed(name_string);
+    }
+    // Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade,
+    // Proxy-Authenticate.
+    static bool standard(bhttp::field name);
+    // Whether a Connection header named it.
+    bool listed(std::string_view name) const;
+    bool anyListed() const { return !extra_.empty(); }
 
 private:
     std::vector<std::string> extra_;

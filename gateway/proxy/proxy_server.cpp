@@ -343,8 +343,8 @@ public:
 
     unsigned status() const { return status_; }
     bool hasServer() const { return has_server_; }
-    const std::string& via() const { return via_; }          // the first Via value
-    const std::string& upgrade() const { return upgrade_; }  // the first Upgrade value
+    const std::string& via() const { return via_.value; }          // the first Via value
+    const std::string& upgrade() const { return upgrade_.value; }  // the first Upgrade value
     bhttp::buffer_body::value_type& body() { return body_; }
 
 private:
@@ -379,38 +379,23 @@ private:
         std::string_view text(value.data(), value.size());
         switch (name) {
             case bhttp::field::connection:
-                // Names listed here are hop-by-hop too (RFC 9110 §7.6.1).
-                forEachToken(text, [this](std::string_view token) {
-                    if (!http::iequals(token, "close") && !http::iequals(token, "keep-alive") &&
-                        !http::iequals(token, "upgrade")) {
-                        listed_.emplace_back(token);
-                    }
-                });
+                hop_.addListed(text);  // names listed here are hop-by-hop too (RFC 9110 §7.6.1)
                 return;
             case bhttp::field::upgrade:
-                if (!seen_upgrade_) {
-                    upgrade_.assign(text);
-                    seen_upgrade_ = true;
-                }
+                upgrade_.offer(text);
                 return;
             case bhttp::field::via:
-                if (!seen_via_) {
-                    via_.assign(text);
-                    seen_via_ = true;
-                }
+                via_.offer(text);
                 return;
-            case bhttp::field::keep_alive:
-            case bhttp::field::proxy_connection:
-            case bhttp::field::te:
-            case bhttp::field::trailer:
-            case bhttp::field::transfer_encoding:
-            case bhttp::field::proxy_authenticate:
             case bhttp::field::content_length:
-                return;
+                return;  // the gateway frames the body itself
             case bhttp::field::server:
                 has_server_ = true;
                 break;
             default:
+                if (HopByHop::standard(name)) {
+                    return;
+                }
                 break;
         }
         std::size_t offset = head_.size();
@@ -421,7 +406,7 @@ private:
     }
 
     void on_header_impl(error_code&) override {
-        if (listed_.empty()) {
+        if (!hop_.anyListed()) {
             return;
         }
         // Drop the fields the Connection header named, wherever they came.
@@ -429,10 +414,7 @@ private:
         std::string kept;
         for (const auto& line : written_) {
             std::string_view name(head_.data() + line.offset, line.name_length);
-            bool drop = std::any_of(listed_.begin(), listed_.end(), [&](const std::string& listed) {
-                return http::iequals(name, listed);
-            });
-            if (!drop) {
+            if (!hop_.listed(name)) {
                 kept.append(head_, line.offset, line.length);
             }
         }
@@ -477,11 +459,9 @@ private:
     std::string& head_;
     unsigned status_ = 0;
     bool has_server_ = false;
-    bool seen_via_ = false;
-    bool seen_upgrade_ = false;
-    std::string via_;
-    std::string upgrade_;
-    std::vector<std::string> listed_;
+    FirstValue<std::string> via_;
+    FirstValue<std::string> upgrade_;
+    HopByHop hop_;  // the names the Connection header lists
     // Inline room for a typical response's fields; kept small so that relayResponse's coroutine
     // frame stays under the 1 KiB Asio recycles rather than allocates.
     boost::container::small_vector<Written, 12> written_;
@@ -1390,12 +1370,9 @@ struct ProxyServer::Impl {
         unsigned version = header.version();
         // One pass over the fields for what is looked at here (the first of each, as find()
         // would give; every Connection line's tokens), where a find() walks the name index.
-        std::string accept;
-        std::string host;
-        std::string expect;
-        bool seen_accept = false;
-        bool seen_host = false;
-        bool seen_expect = false;
+        FirstValue<std::string> first_accept;
+        FirstValue<std::string> first_host;
+        FirstValue<std::string> first_expect;
         bool has_transfer_encoding = false;
         bool has_upgrade = false;
         bool connection_close = false;
@@ -1404,22 +1381,13 @@ struct ProxyServer::Impl {
         for (const auto& field : header) {
             switch (field.name()) {
                 case bhttp::field::accept:
-                    if (!seen_accept) {
-                        accept = field.value();
-                        seen_accept = true;
-                    }
+                    first_accept.offer(field.value());
                     break;
                 case bhttp::field::host:
-                    if (!seen_host) {
-                        host = field.value();
-                        seen_host = true;
-                    }
+                    first_host.offer(field.value());
                     break;
                 case bhttp::field::expect:
-                    if (!seen_expect) {
-                        expect = field.value();
-                        seen_expect = true;
-                    }
+                    first_expect.offer(field.value());
                     break;
                 case bhttp::field::transfer_encoding:
                     has_transfer_encoding = true;
@@ -1439,6 +1407,8 @@ struct ProxyServer::Impl {
                     break;
             }
         }
+        std::string accept = std::move(first_accept.value);
+        std::string host = std::move(first_host.value);
         // HTTP/1.1 stays open unless told to close; HTTP/1.0 closes unless told to stay.
         bool client_keep_alive = version >= 11 ? !connection_close : connection_keep_alive;
         context.keep_alive = client_keep_alive && !stopping_;
@@ -1536,7 +1506,7 @@ struct ProxyServer::Impl {
         }
 
         // Expect: 100-continue is answered here, as nginx does; upstreams never see it.
-        if (seen_expect && http::iequals(expect, "100-continue") && has_body) {
+        if (first_expect.seen && http::iequals(first_expect.value, "100-continue") && has_body) {
             static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
             client.expiresAfter(std::chrono::seconds(settings_.client_body_timeout));
             auto [ec, n] = co_await asio::async_write(client.socket(), asio::buffer(kContinue),
