@@ -29,12 +29,6 @@ std::string lower(std::string_view text) {
 
 }  // namespace
 
-std::vector<std::string> headerTokens(std::string_view value) {
-    std::vector<std::string> out;
-    forEachToken(value, [&out](std::string_view token) { out.push_back(lower(token)); });
-    return out;
-}
-
 void HopByHop::addListed(std::string_view connection_value) {
     forEachToken(connection_value, [this](std::string_view token) {
         if (!http::iequals(token, "close") && !http::iequals(token, "keep-alive") &&

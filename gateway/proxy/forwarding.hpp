@@ -92,22 +92,11 @@ struct FirstValue {
     }
 };
 
-// Tokens of a comma-separated header value, lower case, trimmed, empty ones dropped.
-std::vector<std::string> headerTokens(std::string_view value);
-
 // Hop-by-hop headers (RFC 9110 §7.6.1) of one message: the standard ones plus the names its
-// Connection header lists. Cheap for the common case (no extra names: no allocation). Takes the
-// fields of a message whatever their allocator.
+// Connection header lists, fed with addListed() while the message's fields are walked. Cheap
+// for the common case (no extra names: no allocation).
 class HopByHop {
 public:
-    HopByHop() = default;
-    template <typename Fields>
-    explicit HopByHop(const Fields& fields) {
-        for (auto it = fields.find(bhttp::field::connection);
-             it != fields.end() && it->name() == bhttp::field::connection; ++it) {
-            addListed(it->value());
-        }
-    }
     // Adds the names a Connection header's value lists.
     void addListed(std::string_view connection_value);
     template <typename Field>
