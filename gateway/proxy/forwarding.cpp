@@ -33,10 +33,12 @@ void HopByHop::addListed(std::string_view connection_value) {
     forEachToken(connection_value, [this](std::string_view token) {
         if (!http::iequals(token, "close") && !http::iequals(token, "keep-alive") &&
             !http::iequals(token, "upgrade")) {
-            extra_.push_back(lower(token));
+            add(token);
         }
     });
 }
+
+void HopByHop::add(std::string_view name) { extra_.push_back(lower(name)); }
 
 bool HopByHop::standard(bhttp::field name) {
     switch (name) {

@@ -99,6 +99,8 @@ class HopByHop {
 public:
     // Adds the names a Connection header's value lists.
     void addListed(std::string_view connection_value);
+    // Adds one name (a token of a Connection value other than close, keep-alive, upgrade).
+    void add(std::string_view name);
     template <typename Field>
     bool contains(const Field& field) const {
         return contains(field.name(), field.name_string());

@@ -2,6 +2,7 @@
 
 #include "gateway/core/ip_matcher.hpp"
 #include "gateway/proxy/forwarding.hpp"
+#include "gateway/proxy/response_parser.hpp"
 #include "gateway/proxy/upstream_runtime.hpp"
 #include "gateway/core/logging.hpp"
 #include "gateway/http/http_message.hpp"
@@ -329,151 +330,12 @@ struct ResponseBuffer {
     static void reset(Type& buffer) { buffer.clear(); }
 };
 
-// The parser of an upstream response. It writes the head the client gets as it parses: the
-// status line in the client's HTTP version, then every field except the hop-by-hop ones,
-// Content-Length and Via, which relayResponse adds back as the gateway frames them. Beast's
-// response_parser would first store each field in a basic_fields (a node each, kept in a
-// case-insensitive tree) only for them to be walked and looked up once (measured: ~10% of the
-// proxy's user-space instructions on /ok). Body bytes go into the caller's buffer, as with
-// buffer_body.
-class ResponseHeadParser final : public bhttp::basic_parser<false> {
-public:
-    ResponseHeadParser(unsigned client_version, std::string& head)
-        : client_version_(client_version), head_(head) {}
-
-    unsigned status() const { return status_; }
-    bool hasServer() const { return has_server_; }
-    const std::string& via() const { return via_.value; }          // the first Via value
-    const std::string& upgrade() const { return upgrade_.value; }  // the first Upgrade value
-    bhttp::buffer_body::value_type& body() { return body_; }
-
-private:
-    struct Written {  // 32-bit: a head is at most header_limit (64 KiB) long
-        std::uint32_t offset;  // of the field's line in head_
-        std::uint32_t length;  // of the line, CRLF included
-        std::uint32_t name_length;
-    };
-
-    void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
-                         error_code& ec) override {
-        ec = bhttp::error::bad_method;  // a response parser never sees a request line
-    }
-
-    void on_response_impl(int code, beast::string_view reason, int, error_code&) override {
-        status_ = static_cast<unsigned>(code);
-        head_.append(client_version_ >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ", 9);
-        char digits[8];
-        auto end = std::to_chars(digits, digits + sizeof digits, code).ptr;
-        head_.append(digits, static_cast<std::size_t>(end - digits));
-        head_.push_back(' ');
-        if (reason.empty()) {
-            head_.append(http::reasonPhrase(code));
-        } else {
-            head_.append(reason.data(), reason.size());
-        }
-        head_.append("\r\n", 2);
-    }
-
-    void on_field_impl(bhttp::field name, beast::string_view name_string,
-                       beast::string_view value, error_code&) override {
-        std::string_view text(value.data(), value.size());
-        switch (name) {
-            case bhttp::field::connection:
-                hop_.addListed(text);  // names listed here are hop-by-hop too (RFC 9110 §7.6.1)
-                return;
-            case bhttp::field::upgrade:
-                upgrade_.offer(text);
-                return;
-            case bhttp::field::via:
-                via_.offer(text);
-                return;
-            case bhttp::field::content_length:
-                return;  // the gateway frames the body itself
-            case bhttp::field::server:
-                has_server_ = true;
-                break;
-            default:
-                if (HopByHop::standard(name)) {
-                    return;
-                }
-                break;
-        }
-        std::size_t offset = head_.size();
-        appendField(head_, std::string_view(name_string.data(), name_string.size()), text);
-        written_.push_back(Written{static_cast<std::uint32_t>(offset),
-                                   static_cast<std::uint32_t>(head_.size() - offset),
-                                   static_cast<std::uint32_t>(name_string.size())});
-    }
-
-    void on_header_impl(error_code&) override {
-        if (!hop_.anyListed()) {
-            return;
-        }
-        // Drop the fields the Connection header named, wherever they came.
-        std::size_t fields_start = written_.empty() ? head_.size() : written_.front().offset;
-        std::string kept;
-        for (const auto& line : written_) {
-            std::string_view name(head_.data() + line.offset, line.name_length);
-            if (!hop_.listed(name)) {
-                kept.append(head_, line.offset, line.length);
-            }
-        }
-        head_.resize(fields_start);
-        head_.append(kept);
-    }
-
-    void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
-
-    std::size_t on_body_impl(beast::string_view body, error_code& ec) override {
-        return take(body, ec);
-    }
-
-    void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
-
-    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
-                                   error_code& ec) override {
-        return take(body, ec);
-    }
-
-    void on_finish_impl(error_code&) override {}
-
-    // Copies what fits into the caller's buffer; need_buffer when it is full (buffer_body's rule).
-    std::size_t take(beast::string_view body, error_code& ec) {
-        if (body_.data == nullptr) {
-            ec = bhttp::error::need_buffer;
-            return 0;
-        }
-        std::size_t n = std::min<std::size_t>(body.size(), body_.size);
-        if (n != 0) {
-            std::memcpy(body_.data, body.data(), n);
-        }
-        body_.data = static_cast<char*>(body_.data) + n;
-        body_.size -= n;
-        if (n != body.size()) {
-            ec = bhttp::error::need_buffer;
-        }
-        return n;
-    }
-
-    unsigned client_version_;
-    std::string& head_;
-    unsigned status_ = 0;
-    bool has_server_ = false;
-    FirstValue<std::string> via_;
-    FirstValue<std::string> upgrade_;
-    HopByHop hop_;  // the names the Connection header lists
-    // Inline room for a typical response's fields; kept small so that relayResponse's coroutine
-    // frame stays under the 1 KiB Asio recycles rather than allocates.
-    boost::container::small_vector<Written, 12> written_;
-    bhttp::buffer_body::value_type body_;
-};
-
 // The body buffer a relay reads into, whichever parser fills it.
 template <bool isRequest, typename Allocator>
 bhttp::buffer_body::value_type& bodyOf(bhttp::parser<isRequest, bhttp::buffer_body, Allocator>& p) {
     return p.get().body();
 }
-bhttp::buffer_body::value_type& bodyOf(ResponseHeadParser& p) { return p.body(); }
+ResponseParser::BodyBuffer& bodyOf(ResponseParser& p) { return p.body(); }
 
 // A few buffers written with one gather write.
 class BufferList {
@@ -1189,7 +1051,7 @@ struct ProxyServer::Impl {
     // The fields the gateway adds to a relayed response's head (Via, latencies, request id,
     // framing, Connection) and the head's end. Returns whether the body goes out chunked. (A
     // plain function: its locals stay out of relayResponse's coroutine frame.)
-    bool finishResponseHead(std::string& head, const ResponseHeadParser& parser,
+    bool finishResponseHead(std::string& head, const ResponseParser& parser,
                             RequestContext& context, unsigned client_version, bool switching,
                             bool bodyless) {
         if (parser.via().empty()) {
@@ -1244,7 +1106,7 @@ struct ProxyServer::Impl {
         beast::flat_buffer& upstream_buffer = *buffer_lease;
         std::string head;  // for the client, written by the parser as it reads the upstream's
         head.reserve(512);
-        std::optional<ResponseHeadParser> parser;
+        std::optional<ResponseParser> parser;
         // Interim responses (1xx but 101) go to an HTTP/1.1 client as they come (RFC 9110
         // §15.2; an HTTP/1.0 client never gets one), then the final response is read. An
         // upstream that sends more than kMaxInterim of them is answered for with a 502.
@@ -1252,7 +1114,6 @@ struct ProxyServer::Impl {
         error_code header_ec;
         for (;;) {
             parser.emplace(client_version, head);
-            parser->body_limit(boost::none);
             parser->header_limit(64 * 1024);
             if (head_request) {
                 parser->skip(true);
