@@ -486,6 +486,16 @@ std::size_t ResponseParser::putBody(const char* data, std::size_t size, error_co
     return at;
 }
 
+std::size_t ResponseParser::bodyInPlace(std::size_t available) {
+    if (state_ != State::Length || remaining_ > available) {
+        return 0;
+    }
+    auto length = static_cast<std::size_t>(remaining_);
+    remaining_ = 0;
+    state_ = State::Done;
+    return length;
+}
+
 void ResponseParser::put_eof(error_code& ec) {
     ec = {};
     if (state_ == State::UntilEof) {

@@ -54,6 +54,11 @@ public:
         return put(static_cast<const char*>(buffer.data()), buffer.size(), ec);
     }
     std::size_t put(const char* data, std::size_t size, boost::system::error_code& ec);
+    // The rest of a Content-Length body when all of it is among the `available` bytes that
+    // follow the head: the caller relays them straight from its own buffer, and the message is
+    // done. Returns how many bytes that is; 0 (and nothing changes) when the body is not framed
+    // by a length or is not all there.
+    std::size_t bodyInPlace(std::size_t available);
     // The connection ended: completes a body that ends with it, else partial_message.
     void put_eof(boost::system::error_code& ec);
 

@@ -170,6 +170,27 @@ private slots:
         QVERIFY(!parser.is_done());
     }
 
+    // A length-framed body that is all there is relayed by the caller in place; one that is
+    // not, or is chunked, is not.
+    void bodyInPlace() {
+        std::string head;
+        ResponseParser whole(11, head);
+        std::string wire = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+        error_code ec;
+        std::size_t used = whole.put(wire.data(), wire.size(), ec);
+        QCOMPARE(whole.bodyInPlace(wire.size() - used - 1), std::size_t{0});
+        QVERIFY(!whole.is_done());
+        QCOMPARE(whole.bodyInPlace(wire.size() - used), std::size_t{5});
+        QVERIFY(whole.is_done());
+        QVERIFY(whole.keep_alive());
+
+        ResponseParser chunked(11, head);
+        wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+        used = chunked.put(wire.data(), wire.size(), ec);
+        QCOMPARE(chunked.bodyInPlace(wire.size() - used), std::size_t{0});
+        QVERIFY(!chunked.is_done());
+    }
+
     // Nothing is used until the head is whole: the caller keeps the bytes.
     void partialHeadUsesNothing() {
         std::string head;
