@@ -197,7 +197,7 @@ std::string upstreamRequestHead(const bhttp::request_header<>& in, const Forward
         appendField(out, "X-Forwarded-Host", has_port ? host.substr(0, colon) : host);
     }
     if (!has_forwarded[2]) {
-        appendField(out, "X-Forwarded-Port", std::to_string(context.port));
+        appendField(out, "X-Forwarded-Port", Decimal(context.port).view());
     }
     if (!has_forwarded[3]) {
         auto path = in.target().substr(0, in.target().find('?'));
@@ -229,7 +229,7 @@ std::string upstreamRequestHead(const bhttp::request_header<>& in, const Forward
     if (body.chunked) {
         appendField(out, "Transfer-Encoding", "chunked");
     } else if (body.content_length) {
-        appendField(out, "Content-Length", std::to_string(*body.content_length));
+        appendField(out, "Content-Length", Decimal(*body.content_length).view());
     }
     out.append("\r\n");
     return out;

@@ -10,6 +10,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -77,6 +78,20 @@ inline void appendField(std::string& out, std::string_view name, std::string_vie
     *p++ = '\r';
     *p = '\n';
 }
+
+// An integer's decimal digits in place, for a header value (std::to_string makes a string).
+class Decimal {
+public:
+    template <typename Integer>
+    explicit Decimal(Integer value)
+        : size_(static_cast<std::size_t>(
+              std::to_chars(digits_, digits_ + sizeof digits_, value).ptr - digits_)) {}
+    std::string_view view() const { return std::string_view(digits_, size_); }
+
+private:
+    char digits_[24];
+    std::size_t size_;
+};
 
 // The first value of a header seen while walking a message's fields once (what find() would
 // give, without its lookup). `T`: std::string_view, or std::string for a copy.

@@ -1110,9 +1110,9 @@ struct ProxyServer::Impl {
             appendField(head, "Via", parser.via() + ", " + kVia);
         }
         appendField(head, "X-Kong-Upstream-Latency",
-                    std::to_string(static_cast<long long>(context.upstream_ms)));
+                    Decimal(static_cast<long long>(context.upstream_ms)).view());
         appendField(head, "X-Kong-Proxy-Latency",
-                    std::to_string(static_cast<long long>(context.proxy_ms)));
+                    Decimal(static_cast<long long>(context.proxy_ms)).view());
         appendField(head, "X-Kong-Request-Id", context.request_id);
         if (!context.set_cookie.empty()) {
             appendField(head, "Set-Cookie", context.set_cookie);
@@ -1126,7 +1126,7 @@ struct ProxyServer::Impl {
             appendField(head, "Upgrade", parser.upgrade());
         } else {
             if (auto length = parser.content_length()) {
-                appendField(head, "Content-Length", std::to_string(*length));
+                appendField(head, "Content-Length", Decimal(*length).view());
             } else if (!bodyless) {
                 if (client_version >= 11) {
                     chunked = true;
