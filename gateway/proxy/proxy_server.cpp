@@ -1415,8 +1415,7 @@ struct ProxyServer::Impl {
             context.record.service = service->name.empty() ? service->id : service->name;
             context.service = service;
         }
-        if (match && std::find(match->route->protocols.begin(), match->route->protocols.end(),
-                               "http") == match->route->protocols.end()) {
+        if (match && !match->route->plain_http) {
             // An https-only route reached over plain HTTP (kong-compat.md §3.5). The scheme a
             // trusted proxy in front saw counts, as Kong reads X-Forwarded-Proto.
             std::string scheme = "http";

@@ -361,8 +361,10 @@ struct RouteTable::Index {
 
     void collect(const PreparedRequest& request, Candidates& out) const {
         auto visit = [&](std::uint32_t bucket) { buckets[bucket].collect(request.path, out); };
-        if (auto it = exact.find(request.host); it != exact.end()) {
-            visit(it->second);
+        if (!exact.empty()) {  // (no hashing of the host when no route names one)
+            if (auto it = exact.find(request.host); it != exact.end()) {
+                visit(it->second);
+            }
         }
         if (!wildcard_suffixes.empty()) {
             std::string reversed(request.host.rbegin(), request.host.rend());
@@ -377,10 +379,18 @@ struct RouteTable::Index {
 
 
 std::string normalizePath(std::string_view path) {
-    // Most paths are already normal: nothing to decode, no empty or dot segment to remove.
-    if (!path.empty() && path.front() == '/' && path.find('%') == std::string_view::npos &&
-        path.find("//") == std::string_view::npos && path.find("/.") == std::string_view::npos) {
-        return std::string(path);
+    // Most paths are already normal: nothing to decode, no empty or dot segment to remove
+    // (one pass to tell: no '%', no "//", no "/.").
+    if (!path.empty() && path.front() == '/') {
+        bool normal = true;
+        for (std::size_t i = 0; i < path.size() && normal; ++i) {
+            normal = path[i] != '%' &&
+                     !(path[i] == '/' && i + 1 < path.size() &&
+                       (path[i + 1] == '/' || path[i + 1] == '.'));
+        }
+        if (normal) {
+            return std::string(path);
+        }
     }
     // 1. percent-decode unreserved characters, upper-case the remaining triplets
     std::string decoded;
@@ -452,6 +462,8 @@ RouteTable RouteTable::build(const std::vector<json::object>& routes,
             route.service_id = stringField(service->value().as_object(), "id");
         }
         route.protocols = stringList(entity, "protocols");
+        route.plain_http = std::find(route.protocols.begin(), route.protocols.end(), "http") !=
+                           route.protocols.end();
         route.methods = stringList(entity, "methods");
         route.strip_path = boolField(entity, "strip_path", true);
         route.preserve_host = boolField(entity, "preserve_host", false);

@@ -45,6 +45,7 @@ struct Route {
     std::string name;
     std::string service_id;  // empty for a serviceless route
     std::vector<std::string> protocols;
+    bool plain_http = false;  // "http" is among the protocols (else it wants https)
     std::vector<std::string> methods;
     std::vector<HostMatcher> hosts;
     std::vector<PathMatcher> paths;
