@@ -109,7 +109,7 @@ bool TrafficFilter::matches(const TrafficRecord& record) const {
 TrafficRing::TrafficRing(std::size_t capacity, std::size_t explanation_capacity)
     : records_(capacity), explanations_(explanation_capacity) {}
 
-void TrafficRing::push(TrafficRecord record) {
+void TrafficRing::push(TrafficRecord&& record) {
     std::lock_guard lock(mutex_);
     record.sequence = next_sequence_++;
     records_.push(std::move(record));
@@ -209,13 +209,13 @@ void Metrics::observe(const TrafficRecord& record) {
     ++series.count;
     series.latency_sum_ms += record.latency_ms;
     series.bytes_out += record.bytes_out;
-    for (std::size_t i = 0; i < kBucketsMs.size(); ++i) {
-        // The last bound is +Inf, so every observation lands at least there (also NaN, which
-        // compares false with everything).
-        if (record.latency_ms <= kBucketsMs[i] || i + 1 == kBucketsMs.size()) {
-            ++series.buckets[i];
-        }
+    // The first bucket whose bound holds it; the last bound is +Inf, so every observation
+    // lands at least there (also NaN, which compares false with everything).
+    std::size_t bucket = 0;
+    while (bucket + 1 < kBucketsMs.size() && !(record.latency_ms <= kBucketsMs[bucket])) {
+        ++bucket;
     }
+    ++series.buckets[bucket];
 }
 
 std::string Metrics::renderPrometheus() const {
@@ -251,12 +251,14 @@ std::string Metrics::renderPrometheus() const {
         "last byte of its response, in milliseconds.\n";
     out += "# TYPE portico_http_request_duration_ms histogram\n";
     for (const auto& [key, s] : series) {
+        std::uint64_t cumulative = 0;  // Prometheus buckets count everything up to their bound
         for (std::size_t i = 0; i < kBucketsMs.size(); ++i) {
+            cumulative += s.buckets[i];
             out += "portico_http_request_duration_ms_bucket{";
             labels(key);
             out += ",le=\"";
             appendNumber(out, kBucketsMs[i]);
-            out += "\"} " + std::to_string(s.buckets[i]) + "\n";
+            out += "\"} " + std::to_string(cumulative) + "\n";
         }
         out += "portico_http_request_duration_ms_sum{";
         labels(key);

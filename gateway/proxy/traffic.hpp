@@ -81,7 +81,8 @@ template <typename T>
 class Ring {
 public:
     explicit Ring(std::size_t capacity) : capacity_(capacity) {}
-    void push(T item) {
+    void push(const T& item) { push(T(item)); }
+    void push(T&& item) {
         if (capacity_ == 0) {
             return;
         }
@@ -106,7 +107,8 @@ public:
     explicit TrafficRing(std::size_t capacity = 10000, std::size_t explanation_capacity = 2000);
 
     // Records a request (assigns its sequence). Called from any worker thread.
-    void push(TrafficRecord record);
+    void push(TrafficRecord&& record);
+    void push(const TrafficRecord& record) { push(TrafficRecord(record)); }
     // Keeps the explanation of a gateway-made error, by request id.
     void explain(Explanation explanation);
 
@@ -153,7 +155,9 @@ private:
     struct Series {
         std::uint64_t count = 0;
         double latency_sum_ms = 0;
-        std::array<std::uint64_t, 14> buckets{};  // cumulative counts at kBucketsMs
+        // Per bucket, the requests whose latency falls in it (above the previous bound, up to
+        // its own): one increment per request; the exposition sums them up.
+        std::array<std::uint64_t, 14> buckets{};
         std::uint64_t bytes_out = 0;
     };
     mutable std::mutex mutex_;
