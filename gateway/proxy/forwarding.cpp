@@ -179,17 +179,22 @@ std::string upstreamRequestHead(const bhttp::request_header<>& in, const Forward
         }
         out.append("\r\n");
     }
-    std::string_view real_ip = real_ip_value.empty() ? context.peer : real_ip_value;
-    appendField(out, "X-Real-IP", real_ip);
-    if (forwarded_for.empty()) {
-        appendField(out, "X-Forwarded-For", context.peer);
+    if (!context.client_fields.empty() && real_ip_value.empty() && forwarded_for.empty() &&
+        !has_forwarded[0]) {
+        out.append(context.client_fields);  // the three fields below, as they are then
     } else {
-        std::string joined(forwarded_for);
-        joined.append(", ").append(context.peer);
-        appendField(out, "X-Forwarded-For", joined);
-    }
-    if (!has_forwarded[0]) {
-        appendField(out, "X-Forwarded-Proto", "http");
+        std::string_view real_ip = real_ip_value.empty() ? context.peer : real_ip_value;
+        appendField(out, "X-Real-IP", real_ip);
+        if (forwarded_for.empty()) {
+            appendField(out, "X-Forwarded-For", context.peer);
+        } else {
+            std::string joined(forwarded_for);
+            joined.append(", ").append(context.peer);
+            appendField(out, "X-Forwarded-For", joined);
+        }
+        if (!has_forwarded[0]) {
+            appendField(out, "X-Forwarded-Proto", "http");
+        }
     }
     if (!has_forwarded[1]) {
         auto colon = host.rfind(':');
@@ -208,16 +213,25 @@ std::string upstreamRequestHead(const bhttp::request_header<>& in, const Forward
         appendField(out, "X-Forwarded-Prefix", match.matched_path);
     }
     appendField(out, "X-Kong-Request-Id", context.request_id);
-    if (via.empty()) {
-        appendField(out, "Via", kVia);
+    static const std::string kViaKeepAlive = [] {
+        std::string text = "Via: ";
+        text.append(kVia).append("\r\nConnection: keep-alive\r\n");
+        return text;
+    }();
+    if (via.empty() && !upgrade) {
+        out.append(kViaKeepAlive);  // the usual case, in one append
     } else {
-        appendField(out, "Via", std::string(via) + ", " + kVia);
-    }
-    if (upgrade) {
-        appendField(out, "Connection", "Upgrade");
-        appendField(out, "Upgrade", in[bhttp::field::upgrade]);
-    } else {
-        appendField(out, "Connection", "keep-alive");
+        if (via.empty()) {
+            appendField(out, "Via", kVia);
+        } else {
+            appendField(out, "Via", std::string(via) + ", " + kVia);
+        }
+        if (upgrade) {
+            appendField(out, "Connection", "Upgrade");
+            appendField(out, "Upgrade", in[bhttp::field::upgrade]);
+        } else {
+            appendField(out, "Connection", "keep-alive");
+        }
     }
     if (first_te.seen) {
         forEachToken(first_te.value, [&out](std::string_view token) {

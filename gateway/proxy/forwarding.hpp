@@ -36,6 +36,10 @@ struct ForwardingContext {
     // Host for the upstream request when the route does not preserve the client's: the picked
     // target's host[:port] (or the upstream's host_header). Empty: the service's host[:port].
     std::string_view upstream_host;
+    // "X-Real-IP: <peer>\r\nX-Forwarded-For: <peer>\r\nX-Forwarded-Proto: http\r\n", made once
+    // per client connection: what those fields are for a request that sets none of them (the
+    // usual case), written in one append. Empty: always built field by field.
+    std::string_view client_fields;
 };
 
 // Calls `visit(token)` for each token of a comma-separated header value, trimmed, empty ones

@@ -192,17 +192,27 @@ std::uint64_t nextIdBits() {
     return z ^ (z >> 31);
 }
 
+// The two lowercase hex digits of every byte value, side by side.
+constexpr std::array<char, 512> kHexPairs = [] {
+    constexpr char kHex[] = "0123456789abcdef";
+    std::array<char, 512> pairs{};
+    for (int byte = 0; byte < 256; ++byte) {
+        pairs[static_cast<std::size_t>(byte) * 2] = kHex[byte >> 4];
+        pairs[static_cast<std::size_t>(byte) * 2 + 1] = kHex[byte & 0xf];
+    }
+    return pairs;
+}();
+
 std::string newRequestId() {
-    static constexpr char kHex[] = "0123456789abcdef";
-    char id[32];
+    std::string id(32, '\0');
     for (int half = 0; half < 2; ++half) {
         auto bits = nextIdBits();
         for (int i = 0; i < 8; ++i, bits >>= 8) {  // a byte, two digits, at a time
-            id[half * 16 + i * 2] = kHex[(bits >> 4) & 0xf];
-            id[half * 16 + i * 2 + 1] = kHex[bits & 0xf];
+            std::memcpy(&id[static_cast<std::size_t>(half * 16 + i * 2)],
+                        &kHexPairs[(bits & 0xff) * 2], 2);
         }
     }
-    return std::string(id, sizeof id);
+    return id;
 }
 
 double unixNow() {
@@ -1008,7 +1018,10 @@ struct ProxyServer::Impl {
     struct RequestContext {
         std::string request_id;
         Clock::time_point received;
-        std::string peer;
+        std::string_view peer;  // the connection's (serve() outlives its requests)
+        // X-Real-IP, X-Forwarded-For and X-Forwarded-Proto as the connection's requests send
+        // them upstream when they set none of these themselves (see ForwardingContext).
+        std::string_view client_fields;
         bool trusted = false;
         std::uint16_t port = 0;
         TrafficRecord record;
@@ -1464,7 +1477,8 @@ struct ProxyServer::Impl {
 
         std::string upstream_target = router::upstreamPath(*match->route, *match, service->path) + query;
         ForwardingContext forwarding{context.request_id, context.peer, context.trusted,
-                                     context.port, settings_.real_ip_header, {}};
+                                     context.port, settings_.real_ip_header, {},
+                                     context.client_fields};
         auto method = header.method();
         bool idempotent = method != bhttp::verb::post && method != bhttp::verb::patch &&
                           method != bhttp::verb::lock;
@@ -1479,7 +1493,7 @@ struct ProxyServer::Impl {
         HashInputs hash_inputs;
         std::vector<std::size_t> tried;
         if (upstream_spec != nullptr) {
-            hash_inputs.client_ip = context.peer;
+            hash_inputs.client_ip = std::string(context.peer);
             hash_inputs.path = match->normalized_path;
             hash_inputs.uri_captures = &match->captures;
             // Copies, not views: the header parser is moved into the body parser before the
@@ -1946,6 +1960,8 @@ struct ProxyServer::Impl {
             }
         }
         bool trusted = trusted_.contains(peer);
+        const std::string client_fields = "X-Real-IP: " + peer + "\r\nX-Forwarded-For: " + peer +
+                                          "\r\nX-Forwarded-Proto: http\r\n";
         unsigned served = 0;
         IdleClients::Link idle_link{&stream};
         for (;;) {
@@ -1986,6 +2002,7 @@ struct ProxyServer::Impl {
             context.received = Clock::now();
             context.record.time = unixNow();
             context.peer = peer;
+            context.client_fields = client_fields;
             context.trusted = trusted;
             context.port = port;
             std::string_view incoming_id;

@@ -98,8 +98,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         service.port = 8080;
         service.path = "/base";
         auto upstream_target = router::upstreamPath(*match->route, *match, service.path);
+        // Every third input with the per-connection precomputed client fields, the others
+        // building them field by field.
+        std::string_view client_fields =
+            (size % 3) == 0 ? "X-Real-IP: 192.0.2.1\r\nX-Forwarded-For: 192.0.2.1\r\n"
+                              "X-Forwarded-Proto: http\r\n"
+                            : "";
         proxy::ForwardingContext context{"0123456789abcdef0123456789abcdef", "192.0.2.1",
-                                         (size % 2) == 0, 8000, "X-Real-IP", {}};
+                                         (size % 2) == 0, 8000, "X-Real-IP", {}, client_fields};
         proxy::BodyFraming framing;
         if (auto length = parser.content_length()) {
             framing.content_length = *length;

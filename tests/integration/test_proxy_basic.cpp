@@ -52,7 +52,11 @@ private slots:
         QCOMPARE(body.value("target").toString(), QString("/base/hello?x=1"));
         auto headers = body.value("headers").toObject();
         QCOMPARE(headers.value("X-Forwarded-For").toString(), QString("127.0.0.1"));
+        QCOMPARE(headers.value("X-Real-IP").toString(), QString("127.0.0.1"));
+        QCOMPARE(headers.value("X-Forwarded-Proto").toString(), QString("http"));
         QCOMPARE(headers.value("X-Forwarded-Prefix").toString(), QString("/echo"));
+        QCOMPARE(headers.value("Via").toString(), QString("1.1 portico/0.1.0"));
+        QCOMPARE(headers.value("Connection").toString(), QString("keep-alive"));
         QVERIFY(headers.value("X-Kong-Request-Id").toString().size() == 32);
         QCOMPARE(headers.value("X-Kong-Request-Id").toString().toUtf8(),
                  result.headers.value("x-kong-request-id"));
