@@ -90,7 +90,15 @@ std::string upstreamRequestHead(const bhttp::request_header<>& in, const Forward
                                 const router::Match& match, const config::Service& service,
                                 const std::string& target, bool upgrade, const BodyFraming& body) {
     std::string out;
-    out.reserve(512 + in.target().size());
+    upstreamRequestHead(out, in, context, match, service, target, upgrade, body);
+    return out;
+}
+
+void upstreamRequestHead(std::string& out, const bhttp::request_header<>& in,
+                         const ForwardingContext& context, const router::Match& match,
+                         const config::Service& service, const std::string& target, bool upgrade,
+                         const BodyFraming& body) {
+    out.reserve(out.size() + 512 + in.target().size());
     out.append(in.method_string());
     out.push_back(' ');
     out.append(target);
@@ -246,7 +254,6 @@ std::string upstreamRequestHead(const bhttp::request_header<>& in, const Forward
         appendField(out, "Content-Length", Decimal(*body.content_length).view());
     }
     out.append("\r\n");
-    return out;
 }
 
 }  // namespace portico::proxy

@@ -152,6 +152,11 @@ struct BodyFraming {
 std::string upstreamRequestHead(const bhttp::request_header<>& in, const ForwardingContext& context,
                                 const router::Match& match, const config::Service& service,
                                 const std::string& target, bool upgrade, const BodyFraming& body);
+// The same, appended to `out` (a reused buffer: no allocation once it is large enough).
+void upstreamRequestHead(std::string& out, const bhttp::request_header<>& in,
+                         const ForwardingContext& context, const router::Match& match,
+                         const config::Service& service, const std::string& target, bool upgrade,
+                         const BodyFraming& body);
 
 // A gateway-made error: JSON {message, request_id} by default, text/plain or HTML when the
 // client's Accept asks for them; with Server and X-Kong-Request-Id.

@@ -339,6 +339,24 @@ struct RelayChunk {
     static void reset(Type&) {}
 };
 
+// The text of a head being written (the upstream request's, the client's response's). One that
+// grew past 4 KiB is not kept that large.
+struct HeadText {
+    using Type = std::string;
+    static std::unique_ptr<Type> make() {
+        auto text = std::make_unique<Type>();
+        text->reserve(1024);
+        return text;
+    }
+    static void reset(Type& text) {
+        if (text.capacity() > 4096) {
+            text = std::string();
+            text.reserve(1024);
+        }
+        text.clear();
+    }
+};
+
 // The read buffer of an upstream response: room for a head and a chunk of body per read (an
 // empty flat_buffer reads 512 bytes at a time).
 struct ResponseBuffer {
@@ -1179,8 +1197,8 @@ struct ProxyServer::Impl {
         Relayed result;
         Lease<ResponseBuffer> buffer_lease;
         beast::flat_buffer& upstream_buffer = *buffer_lease;
-        std::string head;  // for the client, written by the parser as it reads the upstream's
-        head.reserve(512);
+        Lease<HeadText> head_lease;  // for the client, written by the parser as it reads
+        std::string& head = *head_lease;
         std::optional<ResponseParser> parser;
         // Interim responses (1xx but 101) go to an HTTP/1.1 client as they come (RFC 9110
         // §15.2; an HTTP/1.0 client never gets one), then the final response is read. An
@@ -1704,7 +1722,8 @@ struct ProxyServer::Impl {
                 method == bhttp::verb::patch) {
                 framing.content_length = request_body.size();
             }
-            std::string upstream_head;
+            Lease<HeadText> upstream_head_lease;
+            std::string& upstream_head = *upstream_head_lease;
             std::string upstream_head_host = "\x01";  // the Host the head was built for
             bool stale_retried = false;  // one free retry after a stale unchecked connection
             for (unsigned attempt = 0; attempt < tries; ++attempt) {
@@ -1715,9 +1734,9 @@ struct ProxyServer::Impl {
                 const auto& endpoint = target->endpoint;
                 if (target->host != upstream_head_host) {
                     forwarding.upstream_host = target->host;
-                    upstream_head = upstreamRequestHead(request_head, forwarding, *match,
-                                                        *service, upstream_target, upgrade,
-                                                        framing);
+                    upstream_head.clear();
+                    upstreamRequestHead(upstream_head, request_head, forwarding, *match, *service,
+                                        upstream_target, upgrade, framing);
                     upstream_head_host = target->host;
                 }
                 std::array<asio::const_buffer, 2> upstream_request = {asio::buffer(upstream_head),
