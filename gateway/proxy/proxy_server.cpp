@@ -428,17 +428,6 @@ Task<error_code> writeAll(TimedSocket& stream, const Buffers& buffers, Clock::du
     co_return stream.done(ec);
 }
 
-// Reads from `stream` into `buffer` and feeds `parser` until `done(parser)`, as Beast's
-// http::async_read does but without its two layers of composed operations, and with its errors:
-// end_of_stream when the peer closed before a byte, partial_message when it closed mid-message,
-// need_buffer when a buffer_body's space is full, timeout when the deadline passed. When
-// `enough(parser)`, returns instead of reading more (a relay forwards what it has). `timeout`
-// bounds the whole call, not each read: a client sending its header a byte at a time is cut off
-// all the same.
-//
-// (Measured: trying the socket synchronously before waiting, to skip the suspension, made the
-// proxy slower on a shared CPU: every request then ran to the end in one go, and the upstream
-// woken by each send preempted the worker twice as often.)
 // Feeds `parser` from what `buffer` already holds, without reading. True when the caller need not
 // read: `done(parser)`, `enough(parser)`, or an error (in `ec`); false when more bytes are needed.
 template <typename Parser, typename Done, typename Enough>
@@ -464,6 +453,72 @@ bool feedBuffered(beast::flat_buffer& buffer, Parser& parser, error_code& ec, Do
     }
 }
 
+// readMessage's steps without its coroutine: a coroutine that reads a message itself (the two
+// head reads of every request) spares readMessage's frame and resumption. The loop:
+//
+//   MessageReader<Parser> reader(stream, buffer, parser, timeout);
+//   while (reader.next(done, enough)) {
+//       auto [ec, n] = co_await stream.socket().async_read_some(reader.room(), kDeferTuple);
+//       reader.read(ec, n);
+//   }
+//   error_code ec = reader.result();
+template <typename Parser>
+class MessageReader {
+public:
+    MessageReader(TimedSocket& stream, beast::flat_buffer& buffer, Parser& parser,
+                  Clock::duration timeout)
+        : stream_(stream), buffer_(buffer), parser_(parser), timeout_(timeout) {}
+
+    // Feeds what is buffered; true when a read is needed (the deadline then runs).
+    template <typename Done, typename Enough>
+    bool next(Done done, Enough enough) {
+        if (finished_ || feedBuffered(buffer_, parser_, ec_, done, enough)) {
+            return false;
+        }
+        size_ = beast::read_size(buffer_, 65536);
+        if (size_ == 0) {
+            ec_ = bhttp::error::buffer_overflow;
+            return false;
+        }
+        if (!deadline_.has_value()) {
+            stream_.expiresAfter(timeout_);
+            deadline_.emplace(stream_);
+        }
+        return true;
+    }
+    asio::mutable_buffer room() { return buffer_.prepare(size_); }
+    // The outcome of a read into room().
+    void read(error_code read_ec, std::size_t n) {
+        ec_ = stream_.outcome(read_ec);
+        if (ec_ == asio::error::eof) {
+            finished_ = true;
+            if (!parser_.got_some()) {
+                ec_ = bhttp::error::end_of_stream;
+                return;
+            }
+            ec_ = {};
+            parser_.put_eof(ec_);  // fine for a body that ends with the connection
+            return;
+        }
+        if (ec_) {
+            finished_ = true;
+            return;
+        }
+        buffer_.commit(n);
+    }
+    error_code result() const { return ec_; }
+
+private:
+    TimedSocket& stream_;
+    beast::flat_buffer& buffer_;
+    Parser& parser_;
+    Clock::duration timeout_;
+    std::optional<TimedSocket::Scope> deadline_;  // from the first read to the end
+    error_code ec_;
+    std::size_t size_ = 0;
+    bool finished_ = false;
+};
+
 // Reads from `stream` into `buffer` and feeds `parser` until `done(parser)`, as Beast's
 // http::async_read does but without its two layers of composed operations, and with its errors:
 // end_of_stream when the peer closed before a byte, partial_message when it closed mid-message,
@@ -478,36 +533,12 @@ bool feedBuffered(beast::flat_buffer& buffer, Parser& parser, error_code& ec, Do
 template <typename Parser, typename Done, typename Enough>
 Task<error_code> readMessage(TimedSocket& stream, beast::flat_buffer& buffer, Parser& parser,
                              Clock::duration timeout, Done done, Enough enough) {
-    error_code ec;
-    std::optional<TimedSocket::Scope> deadline;  // from the first read to the return
-    for (;;) {
-        if (feedBuffered(buffer, parser, ec, done, enough)) {
-            co_return ec;
-        }
-        std::size_t size = beast::read_size(buffer, 65536);
-        if (size == 0) {
-            co_return bhttp::error::buffer_overflow;
-        }
-        if (!deadline.has_value()) {
-            stream.expiresAfter(timeout);
-            deadline.emplace(stream);
-        }
-        auto [read_ec, n] =
-            co_await stream.socket().async_read_some(buffer.prepare(size), kDeferTuple);
-        ec = stream.outcome(read_ec);
-        if (ec == asio::error::eof) {
-            if (!parser.got_some()) {
-                co_return bhttp::error::end_of_stream;
-            }
-            ec = {};
-            parser.put_eof(ec);  // fine for a body that ends with the connection
-            co_return ec;
-        }
-        if (ec) {
-            co_return ec;
-        }
-        buffer.commit(n);
+    MessageReader<Parser> reader(stream, buffer, parser, timeout);
+    while (reader.next(done, enough)) {
+        auto [read_ec, n] = co_await stream.socket().async_read_some(reader.room(), kDeferTuple);
+        reader.read(read_ec, n);
     }
+    co_return reader.result();
 }
 
 constexpr auto kHeaderDone = [](const auto& parser) { return parser.is_header_done(); };
@@ -1211,9 +1242,17 @@ struct ProxyServer::Impl {
             if (head_request) {
                 parser->skip(true);
             }
-            header_ec = co_await readMessage(upstream.stream, upstream_buffer, *parser,
-                                             std::chrono::milliseconds(service.read_timeout_ms),
-                                             kHeaderDone, kReadAll);
+            {
+                MessageReader<ResponseParser> reader(
+                    upstream.stream, upstream_buffer, *parser,
+                    std::chrono::milliseconds(service.read_timeout_ms));
+                while (reader.next(kHeaderDone, kReadAll)) {
+                    auto [read_ec, n] = co_await upstream.stream.socket().async_read_some(
+                        reader.room(), kDeferTuple);
+                    reader.read(read_ec, n);
+                }
+                header_ec = reader.result();
+            }
             unsigned code = header_ec ? 0 : parser->status();
             if (header_ec || code < 100 || code >= 200 || code == 101) {
                 break;
@@ -1989,11 +2028,19 @@ struct ProxyServer::Impl {
             header_parser.body_limit(boost::none);
             worker.idle_clients.insert(idle_link);
             stats_.connections_waiting++;
-            auto read_ec = co_await readMessage(
-                stream, buffer, header_parser,
-                std::chrono::seconds(served == 0 ? settings_.client_header_timeout
-                                                 : settings_.keepalive_timeout),
-                kHeaderDone, kReadAll);
+            error_code read_ec;
+            {
+                MessageReader<bhttp::request_parser<bhttp::empty_body>> reader(
+                    stream, buffer, header_parser,
+                    std::chrono::seconds(served == 0 ? settings_.client_header_timeout
+                                                     : settings_.keepalive_timeout));
+                while (reader.next(kHeaderDone, kReadAll)) {
+                    auto [ec, n] =
+                        co_await stream.socket().async_read_some(reader.room(), kDeferTuple);
+                    reader.read(ec, n);
+                }
+                read_ec = reader.result();
+            }
             stats_.connections_waiting--;
             worker.idle_clients.erase(idle_link);
             if (read_ec) {
