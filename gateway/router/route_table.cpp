@@ -120,19 +120,22 @@ struct PreparedRequest {
     std::string path;        // normalized
 };
 
-PreparedRequest prepare(const MatchRequest& request) {
+// `with_host`: false when no route names a host, so that host and port are never looked at.
+PreparedRequest prepare(const MatchRequest& request, bool with_host = true) {
     PreparedRequest prepared;
-    prepared.host = lower(request.host);
     prepared.port = request.port;
-    std::string& host = prepared.host;
-    if (auto colon = host.rfind(':');
-        colon != std::string::npos && host.find(']') == std::string::npos) {
-        int port = 0;
-        const char* digits = host.data() + colon + 1;
-        if (std::from_chars(digits, host.data() + host.size(), port).ec == std::errc()) {
-            prepared.port = static_cast<std::uint16_t>(port);
+    if (with_host) {
+        prepared.host = lower(request.host);
+        std::string& host = prepared.host;
+        if (auto colon = host.rfind(':');
+            colon != std::string::npos && host.find(']') == std::string::npos) {
+            int port = 0;
+            const char* digits = host.data() + colon + 1;
+            if (std::from_chars(digits, host.data() + host.size(), port).ec == std::errc()) {
+                prepared.port = static_cast<std::uint16_t>(port);
+            }
+            host.resize(colon);
         }
-        host.resize(colon);
     }
     prepared.path = normalizePath(request.path);
     return prepared;
@@ -358,6 +361,7 @@ struct RouteTable::Index {
     PrefixTrie wildcard_suffixes;  // "*.example.com" stored as reversed ".example.com" -> bucket
     PrefixTrie wildcard_prefixes;  // "example.*" stored as "example." -> bucket
     std::uint32_t hostless = 0;
+    bool any_hosts = false;  // some route names a host
 
     void collect(const PreparedRequest& request, Candidates& out) const {
         auto visit = [&](std::uint32_t bucket) { buckets[bucket].collect(request.path, out); };
@@ -629,6 +633,8 @@ RouteTable RouteTable::build(const std::vector<json::object>& routes,
     for (std::size_t b = 0; b < members.size(); ++b) {
         index->buckets[b].compile(table.routes_, members[b]);
     }
+    index->any_hosts = !index->exact.empty() || !index->wildcard_suffixes.empty() ||
+                       !index->wildcard_prefixes.empty();
     table.index_ = std::move(index);
     return table;
 }
@@ -637,7 +643,7 @@ std::optional<Match> RouteTable::match(const MatchRequest& request) const {
     if (!index_) {
         return std::nullopt;
     }
-    PreparedRequest prepared = prepare(request);
+    PreparedRequest prepared = prepare(request, index_->any_hosts);
     Candidates candidates;
     index_->collect(prepared, candidates);
     // An entry may come from two buckets (two of its hosts fit); lower numbers win.
