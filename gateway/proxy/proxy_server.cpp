@@ -1129,7 +1129,7 @@ struct ProxyServer::Impl {
     // 426 "Please use HTTPS protocol", or a redirect to https:// with the route's status.
     Task<bool> answerHttpsRequired(TimedSocket& client, RequestContext& context,
                                    const router::Route& route, const std::string& host,
-                                   const std::string& target, std::string_view accept,
+                                   std::string target, std::string_view accept,
                                    unsigned version) {
         int status = route.https_redirect_status_code;
         context.record.status = status;
@@ -1428,10 +1428,12 @@ struct ProxyServer::Impl {
         // HTTP/1.1 stays open unless told to close; HTTP/1.0 closes unless told to stay.
         bool client_keep_alive = version >= 11 ? !connection_close : connection_keep_alive;
         context.keep_alive = client_keep_alive && !stopping_;
-        std::string target(header.target());
+        // Views into the request head, which lives as long as the request.
+        std::string_view target(header.target().data(), header.target().size());
         auto query_at = target.find('?');
-        std::string path = target.substr(0, query_at);
-        std::string query = query_at == std::string::npos ? "" : target.substr(query_at);
+        std::string_view path = target.substr(0, query_at);
+        std::string_view query =
+            query_at == std::string_view::npos ? std::string_view() : target.substr(query_at);
         context.record.method = std::string(header.method_string());
         context.record.host = host;
         context.record.path = path;
@@ -1499,7 +1501,7 @@ struct ProxyServer::Impl {
                     context.keep_alive = false;
                 }
                 co_return co_await answerHttpsRequired(client, context, *match->route, host,
-                                                       target, accept, version) &&
+                                                       std::string(target), accept, version) &&
                     context.keep_alive;
             }
         }
@@ -1532,7 +1534,8 @@ struct ProxyServer::Impl {
             }
         }
 
-        std::string upstream_target = router::upstreamPath(*match->route, *match, service->path) + query;
+        std::string upstream_target = router::upstreamPath(*match->route, *match, service->path);
+        upstream_target.append(query);
         ForwardingContext forwarding{context.request_id, context.peer, context.trusted,
                                      context.port, settings_.real_ip_header, {},
                                      context.client_fields};
