@@ -672,32 +672,38 @@ std::optional<Match> RouteTable::matchByScan(const MatchRequest& request) const 
 }
 
 std::string upstreamPath(const Route& route, const Match& match, std::string_view service_path) {
-    std::string base(service_path.empty() ? "/" : service_path);
-    if (base.back() != '/') {
-        base += '/';
-    }
-    const std::string& request_path = match.normalized_path;
+    // The base is the service path with a trailing '/' (just "/" without one); built as views
+    // and one output string.
+    std::string_view service = service_path.empty() ? std::string_view("/") : service_path;
+    const bool add_slash = service.back() != '/';
+    // The base without its trailing '/', or the whole base, followed by `rest`.
+    auto join = [&](bool whole_base, std::string_view rest) {
+        std::string out;
+        out.reserve(service.size() + 1 + rest.size());
+        if (whole_base) {
+            out.append(service);
+            if (add_slash) {
+                out.push_back('/');
+            }
+        } else {
+            out.append(add_slash ? service : service.substr(0, service.size() - 1));
+        }
+        out.append(rest);
+        return out;
+    };
+    std::string_view request_path = match.normalized_path;
     bool strip = route.strip_path && !match.matched_path.empty() && match.matched_path != "/";
     if (!strip) {
-        if (!request_path.empty() && request_path.front() == '/') {
-            return base.substr(0, base.size() - 1) + request_path;
-        }
-        return base + request_path;
+        return join(request_path.empty() || request_path.front() != '/', request_path);
     }
-    std::string postfix = request_path.substr(match.matched_path.size());
+    std::string_view postfix = request_path.substr(match.matched_path.size());
     if (postfix.empty()) {
-        if (base == "/") {
+        if (service == "/") {
             return "/";
         }
-        if (!request_path.empty() && request_path.back() == '/') {
-            return base;
-        }
-        return base.substr(0, base.size() - 1);
+        return join(!request_path.empty() && request_path.back() == '/', {});
     }
-    if (postfix.front() == '/') {
-        return base.substr(0, base.size() - 1) + postfix;
-    }
-    return base + postfix;
+    return join(postfix.front() != '/', postfix);
 }
 
 }  // namespace portico::router
