@@ -128,7 +128,7 @@ public:
         return standard(name) || listed(name_string);
     }
     // Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade,
-    // Proxy-Authenticate.
+    // Proxy-Authenticate. (ResponseParser matches the same eight by name.)
     static bool standard(bhttp::field name);
     // Whether a Connection header named it.
     bool listed(std::string_view name) const;

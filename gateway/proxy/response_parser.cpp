@@ -106,7 +106,10 @@ bool tokenIs(std::string_view token, std::string_view lower_literal) {
 enum class Name { Other, Connection, ContentLength, TransferEncoding, Upgrade, Via, Server,
                   HopByHop };
 
-// The fields the parser acts on, by length first: one or two comparisons per field.
+// The fields the parser acts on, by length first: one or two comparisons per field. The
+// hop-by-hop ones are HopByHop::standard()'s list (which the request side checks by Beast's field
+// enum), by name: Connection, Transfer-Encoding and Upgrade have cases of their own, the other
+// five are Name::HopByHop. Keep the two in step (test_response_parser drops all eight).
 Name classify(std::string_view name) {
     switch (name.size()) {
         case 2: return nameIs(name, "te") ? Name::HopByHop : Name::Other;
