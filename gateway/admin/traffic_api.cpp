@@ -192,8 +192,7 @@ HttpResponse streamTraffic(proxy::TrafficRing& ring, const HttpRequest& request,
 }
 
 HttpResponse showRequest(proxy::TrafficRing& ring, const std::string& request_id) {
-    auto record = ring.find(request_id);
-    auto explanation = ring.explanation(request_id);
+    auto [record, explanation] = ring.lookup(request_id);
     if (!record && !explanation) {
         return errorResponse(ApiError::notFound());
     }

@@ -2000,10 +2000,11 @@ struct ProxyServer::Impl {
             metrics_->observe(context.record);
         }
         if (traffic_ != nullptr) {
-            if (!context.explanation.request_id.empty()) {
-                traffic_->explain(std::move(context.explanation));
+            if (context.explanation.request_id.empty()) {
+                traffic_->push(std::move(context.record));
+            } else {  // together: the Admin API never shows one without the other
+                traffic_->push(std::move(context.record), std::move(context.explanation));
             }
-            traffic_->push(std::move(context.record));
         }
     }
 

@@ -120,6 +120,13 @@ void TrafficRing::explain(Explanation explanation) {
     explanations_.push(std::move(explanation));
 }
 
+void TrafficRing::push(TrafficRecord&& record, Explanation&& explanation) {
+    std::lock_guard lock(mutex_);
+    record.sequence = next_sequence_++;
+    records_.push(std::move(record));
+    explanations_.push(std::move(explanation));
+}
+
 std::vector<TrafficRecord> TrafficRing::recent(const TrafficFilter& filter,
                                                std::size_t limit) const {
     std::vector<TrafficRecord> out;
@@ -164,6 +171,20 @@ std::uint64_t TrafficRing::lastSequence() const {
 
 std::optional<TrafficRecord> TrafficRing::find(const std::string& request_id) const {
     std::lock_guard lock(mutex_);
+    return findLocked(request_id);
+}
+
+std::optional<Explanation> TrafficRing::explanation(const std::string& request_id) const {
+    std::lock_guard lock(mutex_);
+    return explanationLocked(request_id);
+}
+
+TrafficRing::Lookup TrafficRing::lookup(const std::string& request_id) const {
+    std::lock_guard lock(mutex_);
+    return Lookup{findLocked(request_id), explanationLocked(request_id)};
+}
+
+std::optional<TrafficRecord> TrafficRing::findLocked(const std::string& request_id) const {
     // A linear scan, newest first: lookups come from an operator, a few per second at most, and
     // an index would cost every push an allocation.
     for (std::size_t i = records_.size(); i > 0; --i) {
@@ -174,8 +195,7 @@ std::optional<TrafficRecord> TrafficRing::find(const std::string& request_id) co
     return std::nullopt;
 }
 
-std::optional<Explanation> TrafficRing::explanation(const std::string& request_id) const {
-    std::lock_guard lock(mutex_);
+std::optional<Explanation> TrafficRing::explanationLocked(const std::string& request_id) const {
     for (std::size_t i = explanations_.size(); i > 0; --i) {
         if (explanations_.at(i - 1).request_id == request_id) {
             return explanations_.at(i - 1);

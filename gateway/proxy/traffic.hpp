@@ -111,6 +111,9 @@ public:
     void push(const TrafficRecord& record) { push(TrafficRecord(record)); }
     // Keeps the explanation of a gateway-made error, by request id.
     void explain(Explanation explanation);
+    // Records a request and the explanation of its gateway-made error at once: a reader sees
+    // both or neither (lookup()).
+    void push(TrafficRecord&& record, Explanation&& explanation);
 
     // Most recent records matching `filter`, newest first, at most `limit`.
     std::vector<TrafficRecord> recent(const TrafficFilter& filter, std::size_t limit) const;
@@ -122,8 +125,17 @@ public:
 
     std::optional<TrafficRecord> find(const std::string& request_id) const;
     std::optional<Explanation> explanation(const std::string& request_id) const;
+    // Both of the above, read at one instant.
+    struct Lookup {
+        std::optional<TrafficRecord> record;
+        std::optional<Explanation> explanation;
+    };
+    Lookup lookup(const std::string& request_id) const;
 
 private:
+    // The same lookups, with mutex_ held.
+    std::optional<TrafficRecord> findLocked(const std::string& request_id) const;
+    std::optional<Explanation> explanationLocked(const std::string& request_id) const;
     mutable std::mutex mutex_;
     Ring<TrafficRecord> records_;
     Ring<Explanation> explanations_;

@@ -255,6 +255,29 @@ private slots:
         QVERIFY(!ring.find("x3").has_value());
     }
 
+    // A request pushed with its explanation (one lock for both, so the Admin API's
+    // /traffic/<id> never finds the explanation of a request whose record is not in the ring yet)
+    // is found by lookup() with both; each still leaves its own ring on its own.
+    void recordPushedWithItsExplanation() {
+        TrafficRing ring(10, 1);
+        ring.push(makeRecord("a", 200));
+        ring.push(makeRecord("b", 503, "r", "s", true), makeExplanation("b", "why b"));
+        auto b = ring.lookup("b");
+        QVERIFY(b.record.has_value() && b.explanation.has_value());
+        QCOMPARE(b.record->status, 503);
+        QCOMPARE(b.record->sequence, std::uint64_t(2));  // numbered like any record
+        QCOMPARE(b.explanation->summary, std::string("why b"));
+        auto a = ring.lookup("a");
+        QVERIFY(a.record.has_value() && !a.explanation.has_value());
+
+        ring.push(makeRecord("c", 502, "r", "s", true), makeExplanation("c", "why c"));
+        b = ring.lookup("b");  // its explanation was evicted (capacity 1), its record stays
+        QVERIFY(b.record.has_value() && !b.explanation.has_value());
+        QCOMPARE(ring.lookup("c").explanation->summary, std::string("why c"));
+        auto none = ring.lookup("unknown");
+        QVERIFY(!none.record.has_value() && !none.explanation.has_value());
+    }
+
     void concurrentPushesGetDistinctSequences() {
         TrafficRing ring(100000);
         constexpr int kThreads = 4;
