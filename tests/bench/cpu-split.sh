@@ -98,6 +98,7 @@ CONF
 start_nginx_proxy() {  # $1: dir, $2: port, $3: upstream port, $4: 1 to send Kong's fields
   local kong=""
   if [[ $4 == 1 ]]; then
+    # shellcheck disable=SC2016  # nginx's variables, not the shell's
     kong='proxy_set_header Host $http_host;
       proxy_set_header X-Real-IP $remote_addr;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
