@@ -419,6 +419,19 @@ private:
     bool give_back_ = false;
 };
 
+// Drops the first `n` bytes of a two-piece buffer sequence; true when nothing is left. For
+// writing such a sequence with async_write_some in a loop in the calling coroutine, where
+// Asio's composed async_write wraps every write in one more operation layer (measured: ~80
+// instructions per write, 166 per proxied request).
+bool consumeSent(std::array<asio::const_buffer, 2>& pieces, std::size_t n) {
+    for (auto& piece : pieces) {
+        const std::size_t step = std::min(n, piece.size());
+        piece += step;
+        n -= step;
+    }
+    return pieces[0].size() == 0 && pieces[1].size() == 0;
+}
+
 // Writes all of `buffers` to `stream` within `timeout`.
 template <typename Buffers>
 Task<error_code> writeAll(TimedSocket& stream, const Buffers& buffers, Clock::duration timeout) {
@@ -1305,8 +1318,14 @@ struct ProxyServer::Impl {
             std::array<asio::const_buffer, 2> buffers = {
                 asio::buffer(head), asio::buffer(upstream_buffer.data().data(), length)};
             client.expiresAfter(std::chrono::seconds(settings_.client_body_timeout));
-            auto [body_ec, n] = co_await asio::async_write(client.socket(), buffers, kDeferTuple);
-            (void)n;
+            error_code body_ec;
+            for (;;) {
+                auto [ec, n] = co_await client.socket().async_write_some(buffers, kDeferTuple);
+                body_ec = ec;
+                if (ec || consumeSent(buffers, n)) {
+                    break;
+                }
+            }
             if (client.done(body_ec)) {
                 result.client_ok = false;
                 co_return result;
@@ -1807,9 +1826,15 @@ struct ProxyServer::Impl {
                 }
                 // writeAll's steps, without its coroutine frame
                 upstream->stream.expiresAfter(std::chrono::milliseconds(service->write_timeout_ms));
-                auto [sent_ec, sent] = co_await asio::async_write(upstream->stream.socket(),
-                                                                  upstream_request, kDeferTuple);
-                (void)sent;
+                error_code sent_ec;
+                for (;;) {
+                    auto [ec, n] = co_await upstream->stream.socket().async_write_some(
+                        upstream_request, kDeferTuple);
+                    sent_ec = ec;
+                    if (ec || consumeSent(upstream_request, n)) {
+                        break;
+                    }
+                }
                 auto write_ec = upstream->stream.done(sent_ec);
                 if (write_ec && upstream->unchecked) {
                     abandon_try(*target);
