@@ -1,6 +1,6 @@
-// Proxy behaviour end to end: pipelining, upstream keep-alive reuse, WebSocket tunnelling,
-// configuration changes under continuous load, graceful shutdown, trusted forwarding headers,
-// and the explanation of a gateway-made error by request id.
+// Proxy behaviour end to end: pipelining, upstream keep-alive reuse, large bodies streamed both
+// ways, WebSocket tunnelling, configuration changes under continuous load, graceful shutdown,
+// trusted forwarding headers, and the explanation of a gateway-made error by request id.
 
 #include "tests/integration/harness.hpp"
 #include "tests/integration/raw_upstream.hpp"
@@ -15,6 +15,62 @@
 #include <thread>
 
 using namespace portico::test;
+
+namespace {
+
+// FNV-1a, 64 bits, as 16 lowercase hex digits: what portico-echo reports for a body.
+QByteArray fnv1a64(const QByteArray& bytes) {
+    quint64 hash = 0xcbf29ce484222325ULL;
+    for (char byte : bytes) {
+        hash = (hash ^ static_cast<unsigned char>(byte)) * 0x100000001b3ULL;
+    }
+    return QByteArray::number(hash, 16).rightJustified(16, '0');
+}
+
+// `size` bytes that take every value, in no short period.
+QByteArray pattern(int size) {
+    QByteArray bytes(size, '\0');
+    for (int i = 0; i < size; ++i) {
+        bytes[i] = static_cast<char>((i * 131 + i / 4099) & 0xff);
+    }
+    return bytes;
+}
+
+// `body` in chunked coding, with chunks of the given sizes in turn (the last one smaller).
+QByteArray chunked(const QByteArray& body, const QList<int>& sizes) {
+    QByteArray out;
+    int at = 0;
+    for (int k = 0; at < body.size(); ++k) {
+        int size = std::min<int>(sizes[k % sizes.size()], body.size() - at);
+        out += QByteArray::number(size, 16) + "\r\n" + body.mid(at, size) + "\r\n";
+        at += size;
+    }
+    return out + "0\r\n\r\n";
+}
+
+// The body of a chunked message (no trailers), or a null array when it is malformed.
+QByteArray dechunked(const QByteArray& coded) {
+    QByteArray body;
+    int at = 0;
+    for (;;) {
+        int line_end = coded.indexOf("\r\n", at);
+        if (line_end < 0) {
+            return {};
+        }
+        bool ok = false;
+        int size = coded.mid(at, line_end - at).split(';').first().toInt(&ok, 16);
+        if (!ok || size < 0 || line_end + 2 + size + 2 > coded.size()) {
+            return {};
+        }
+        if (size == 0) {
+            return body.isNull() ? QByteArray("") : body;
+        }
+        body += coded.mid(line_end + 2, size);
+        at = line_end + 2 + size + 2;
+    }
+}
+
+}  // namespace
 
 class ProxyBehaviourTest : public QObject {
     Q_OBJECT
@@ -68,6 +124,90 @@ private slots:
         data += socket.readAll();
         QCOMPARE(data.count("HTTP/1.1 200"), 2);
         QVERIFY(data.indexOf("/first") < data.indexOf("/second"));
+    }
+
+    // Bodies bigger than every buffer on the way come through whole, both ways, whether framed
+    // by length or chunked: portico-echo reports the length and hash of what reached it, and
+    // hashes what it sends.
+    void largeBodiesStreamThroughWhole() {
+        // Up to buffered_body_max_size (1 MiB) a request body is read whole before the upstream
+        // is picked (and can be sent again on a retry); above it, it streams as it comes.
+        for (int size : {1000 * 1000, 8 * 1024 * 1024 + 13}) {
+            QByteArray body = pattern(size);
+            auto result = request(gateway_.proxyPort(), "POST", "/e/upload", body,
+                                  "application/octet-stream");
+            QCOMPARE(result.status, 200);
+            QCOMPARE(result.json().value("body_length").toInteger(), size);
+            QCOMPARE(result.json().value("body_fnv").toString().toLatin1(), fnv1a64(body));
+        }
+
+        QByteArray upload = pattern(3 * 1024 * 1024 + 5);
+        auto sent = rawRequest(gateway_.proxyPort(),
+                               "POST /e/chunked HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                               "Transfer-Encoding: chunked\r\n\r\n" +
+                                   chunked(upload, {1, 4096, 7, 65536, 300000}),
+                               20000);
+        QCOMPARE(sent.status, 200);
+        QCOMPARE(sent.json().value("body_length").toInteger(), upload.size());
+        QCOMPARE(sent.json().value("body_fnv").toString().toLatin1(), fnv1a64(upload));
+
+        const int download_size = 8 * 1024 * 1024 + 21;
+        auto got = rawRequest(gateway_.proxyPort(),
+                              "GET /e/bytes/" + QByteArray::number(download_size) +
+                                  " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                              20000);
+        QCOMPARE(got.status, 200);
+        QCOMPARE(got.body.size(), download_size);
+        QCOMPARE(fnv1a64(got.body), got.headers.value("x-body-fnv"));
+
+        // A chunked download from an upstream that codes its body in uneven chunks.
+        QByteArray source = pattern(3 * 1024 * 1024 + 9);
+        RawUpstream chunked_source(RawUpstream::Mode::ReplyAndClose,
+                                   ("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                                    "Transfer-Encoding: chunked\r\n\r\n" +
+                                    chunked(source, {65536, 3, 1000000, 17}))
+                                       .toStdString());
+        QCOMPARE(gateway_
+                     .admin("POST", "/services",
+                            "{\"name\":\"chunked-source\",\"url\":\"http://127.0.0.1:" +
+                                QByteArray::number(chunked_source.port()) + "\"}")
+                     .status,
+                 201);
+        QCOMPARE(gateway_
+                     .admin("POST", "/services/chunked-source/routes",
+                            "{\"paths\":[\"/chunked-source\"]}")
+                     .status,
+                 201);
+        HttpResult relayed;
+        for (int i = 0; i < 100 && relayed.status != 200; ++i) {  // until the route is live
+            relayed = rawRequest(gateway_.proxyPort(),
+                                 "GET /chunked-source HTTP/1.1\r\nHost: x\r\n"
+                                 "Connection: close\r\n\r\n",
+                                 20000);
+            if (relayed.status != 200) {
+                QTest::qWait(20);
+            }
+        }
+        QCOMPARE(relayed.status, 200);
+        QByteArray relayed_body = relayed.body;
+        if (relayed.headers.value("transfer-encoding") == "chunked") {
+            relayed_body = dechunked(relayed.body);
+        }
+        QCOMPARE(relayed_body.size(), source.size());
+        QVERIFY(relayed_body == source);
+        QCOMPARE(gateway_.admin("DELETE", "/routes/" +
+                                              gateway_.admin("GET", "/services/chunked-source/routes")
+                                                  .json()
+                                                  .value("data")
+                                                  .toArray()
+                                                  .first()
+                                                  .toObject()
+                                                  .value("id")
+                                                  .toString()
+                                                  .toLatin1())
+                     .status,
+                 204);
+        QCOMPARE(gateway_.admin("DELETE", "/services/chunked-source").status, 204);
     }
 
     void upstreamConnectionsAreReused() {

@@ -1,7 +1,9 @@
 // portico-echo: a test and demo upstream. Answers every request with a JSON echo of what it
 // received (method, path, headers, body length) and tags the answer with `X-Upstream: NAME`, so
 // tests can tell which upstream served a request. `/status/NNN` answers with that status;
-// `/delay/MS` waits before answering (bounded to 10 s).
+// `/delay/MS` waits before answering (bounded to 10 s); `/bytes/N` answers with N bytes (at most
+// 64 MiB) instead of the echo. The echo carries the body's FNV-1a 64 hash (`body_fnv`), and a
+// `/bytes/N` answer its own in `X-Body-Fnv`, so tests can check a body came through whole.
 //
 // Usage: portico-echo --listen 127.0.0.1:PORT [--name NAME]
 // Prints "listening PORT" on stdout once ready (PORT 0 picks a free port).
@@ -12,8 +14,25 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <cstdio>
 #include <iostream>
+#include <string_view>
 #include <thread>
+
+namespace {
+
+// FNV-1a, 64 bits, as 16 lowercase hex digits.
+std::string fnv1a64(std::string_view bytes) {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;
+    for (unsigned char byte : bytes) {
+        hash = (hash ^ byte) * 0x100000001b3ULL;
+    }
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+    return text;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     std::string listen = "127.0.0.1:0";
@@ -49,6 +68,18 @@ int main(int argc, char** argv) {
                 int ms = std::min(10000, std::max(0, std::atoi(path.c_str() + 7)));
                 std::this_thread::sleep_for(std::chrono::milliseconds(ms));
             }
+            if (path.rfind("/bytes/", 0) == 0) {
+                const auto size = std::min<std::size_t>(
+                    std::strtoull(path.c_str() + 7, nullptr, 10), 64 * 1024 * 1024);
+                response.body.resize(size);
+                for (std::size_t i = 0; i < size; ++i) {
+                    response.body[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+                }
+                response.set("Content-Type", "application/octet-stream");
+                response.set("X-Upstream", name);
+                response.set("X-Body-Fnv", fnv1a64(response.body));
+                return response;
+            }
             boost::json::object headers;
             for (const auto& [key, value] : request.headers) {
                 headers[key] = value;
@@ -57,7 +88,8 @@ int main(int argc, char** argv) {
                                      {"method", request.method},
                                      {"target", request.target},
                                      {"headers", std::move(headers)},
-                                     {"body_length", request.body.size()}};
+                                     {"body_length", request.body.size()},
+                                     {"body_fnv", fnv1a64(request.body)}};
             response.set("Content-Type", "application/json");
             response.set("X-Upstream", name);
             response.body = boost::json::serialize(body) + "\n";
