@@ -47,15 +47,8 @@ stop_all() {
 }
 trap 'stop_all; rm -rf "$work"' EXIT
 
-port_in_use() { ss -Htan "sport = :$1" 2>/dev/null | grep -q .; }
-pick_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$(( 20000 + RANDOM % 10000 ))
-    port_in_use "$p" || { echo "$p"; return 0; }
-  done
-  echo "no free port found" >&2; exit 1
-}
+# shellcheck source=tests/bench/lib.sh
+. "$here/tests/bench/lib.sh"
 # CPU ticks (user + system) of a process and its children's threads, as the bench counts them.
 ticks() {
   local total=0 pid
@@ -69,31 +62,6 @@ mkdir -p "$work/www"
 printf ok > "$work/www/ok"
 head -c 4096 /dev/zero | tr '\0' x > "$work/www/4k"
 chmod -R a+rX "$work/www"
-
-start_upstream() {  # $1: dir, $2: port
-  mkdir -p "$1/tmp"
-  cat > "$1/nginx.conf" <<CONF
-worker_processes 1;
-pid $1/nginx.pid;
-error_log $1/error.log warn;
-events { worker_connections 8192; }
-http {
-  access_log off; server_tokens off;
-  sendfile on; tcp_nopush on; tcp_nodelay on;
-  keepalive_timeout 600s; keepalive_requests 1000000;
-  open_file_cache max=16 inactive=600s; open_file_cache_valid 600s;
-  client_body_temp_path $1/tmp; proxy_temp_path $1/tmp; fastcgi_temp_path $1/tmp;
-  uwsgi_temp_path $1/tmp; scgi_temp_path $1/tmp;
-  server {
-    listen 127.0.0.1:$2 backlog=4096;
-    location = /ok { default_type text/plain; return 200 "ok"; }
-    location = /4k { default_type application/octet-stream; root $work/www; }
-  }
-}
-CONF
-  "${server_cpu[@]}" nginx -e "$1/error.log" -p "$1" -c "$1/nginx.conf" -g 'daemon off;' &
-  pids+=($!)
-}
 
 start_nginx_proxy() {  # $1: dir, $2: port, $3: upstream port, $4: 1 to send Kong's fields
   local kong=""
@@ -110,16 +78,13 @@ start_nginx_proxy() {  # $1: dir, $2: port, $3: upstream port, $4: 1 to send Kon
       proxy_set_header Via "1.1 nginx";'
   fi
   mkdir -p "$1/tmp"
-  cat > "$1/nginx.conf" <<CONF
-worker_processes 1;
-pid $1/nginx.pid;
-error_log $1/error.log warn;
-events { worker_connections 8192; }
+  {
+    nginx_preamble "$1"
+    cat <<CONF
 http {
   access_log off; server_tokens off; tcp_nodelay on;
   keepalive_timeout 75s; keepalive_requests 1000000;
-  client_body_temp_path $1/tmp; proxy_temp_path $1/tmp; fastcgi_temp_path $1/tmp;
-  uwsgi_temp_path $1/tmp; scgi_temp_path $1/tmp;
+$(nginx_temp_paths "$1")
   upstream backend {
     server 127.0.0.1:$3;
     keepalive 256; keepalive_requests 1000000; keepalive_timeout 300s;
@@ -135,6 +100,7 @@ http {
   }
 }
 CONF
+  } > "$1/nginx.conf"
   "${server_cpu[@]}" nginx -e "$1/error.log" -p "$1" -c "$1/nginx.conf" -g 'daemon off;' &
   pids+=($!)
 }
@@ -150,9 +116,8 @@ start_portico() {  # $1: dir, $2: port, $3: upstream port
 run() {
   local target=$1 dir="$work/$1-$2" up_port proxy_port up_pid proxy_pid
   up_port=$(pick_port)
-  proxy_port=$(pick_port)
-  while [[ $proxy_port == "$up_port" ]]; do proxy_port=$(pick_port); done
-  start_upstream "$dir/up" "$up_port"
+  proxy_port=$(pick_port "$up_port")
+  start_upstream "$dir/up" "$up_port" "$work/www" "${server_cpu[@]}"
   up_pid=${pids[-1]}
   case $target in
     portico) start_portico "$dir/proxy" "$proxy_port" "$up_port" ;;
@@ -160,12 +125,8 @@ run() {
     nginx-kong) start_nginx_proxy "$dir/proxy" "$proxy_port" "$up_port" 1 ;;
   esac
   proxy_pid=${pids[-1]}
-  local ready=0
-  for _ in $(seq 100); do
-    if curl -s -m 1 -o /dev/null "http://127.0.0.1:$proxy_port$path"; then ready=1; break; fi
-    sleep 0.1
-  done
-  (( ready )) || { echo "$target did not answer on 127.0.0.1:$proxy_port$path" >&2; exit 1; }
+  wait_until_answers "http://127.0.0.1:$proxy_port$path" ||
+    { echo "$target did not answer on 127.0.0.1:$proxy_port$path" >&2; exit 1; }
   "${load_cpu[@]}" wrk -t1 -c64 -d2s "http://127.0.0.1:$proxy_port$path" > /dev/null
   local p0 u0 p1 u1
   p0=$(ticks "$proxy_pid"); u0=$(ticks "$up_pid")

@@ -30,41 +30,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port_in_use() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
-pick_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$(( 20000 + RANDOM % 10000 ))
-    port_in_use "$p" || { echo "$p"; return 0; }
-  done
-  echo "no free port found" >&2; exit 1
-}
+# shellcheck source=tests/bench/lib.sh
+. "$here/tests/bench/lib.sh"
 up_port=$(pick_port)
-proxy_port=$(pick_port)
-while [[ $proxy_port == "$up_port" ]]; do proxy_port=$(pick_port); done
+proxy_port=$(pick_port "$up_port")
 
-mkdir -p "$work/up/tmp" "$work/up/www" "$work/p"
-printf ok > "$work/up/www/ok"
-head -c 4096 /dev/zero | tr '\0' x > "$work/up/www/4k"
-chmod -R a+rX "$work/up/www"
-cat > "$work/up/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/up/nginx.pid;
-error_log $work/up/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off; server_tokens off; keepalive_timeout 600s; keepalive_requests 1000000;
-  client_body_temp_path $work/up/tmp; proxy_temp_path $work/up/tmp; fastcgi_temp_path $work/up/tmp;
-  uwsgi_temp_path $work/up/tmp; scgi_temp_path $work/up/tmp;
-  server {
-    listen 127.0.0.1:$up_port;
-    location = /ok { default_type text/plain; return 200 "ok"; }
-    location = /4k { root $work/up/www; }
-  }
-}
-CONF
-nginx -e "$work/up/error.log" -p "$work/up" -c "$work/up/nginx.conf" -g 'daemon off;' &
-pids+=($!)
+mkdir -p "$work/up" "$work/www" "$work/p"
+printf ok > "$work/www/ok"
+head -c 4096 /dev/zero | tr '\0' x > "$work/www/4k"
+chmod -R a+rX "$work/www"
+start_upstream "$work/up" "$up_port" "$work/www"
 
 cat > "$work/p/kong.yml" <<YAML
 _format_version: "3.0"
@@ -90,7 +65,7 @@ out=$work/callgrind.out
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
   "$binary" start -c "$work/p/portico.conf" > "$work/valgrind.log" 2>&1 &
 vpid=$!
-pids+=($vpid)
+pids+=("$vpid")
 for _ in $(seq 150); do
   curl -s -m 1 -o /dev/null "http://127.0.0.1:$proxy_port$path" && break
   sleep 0.2

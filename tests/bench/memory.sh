@@ -29,53 +29,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port_in_use() { ss -Htan "sport = :$1" 2>/dev/null | grep -q .; }
-pick_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$(( 20000 + RANDOM % 10000 ))
-    port_in_use "$p" || { echo "$p"; return 0; }
-  done
-  echo "no free port found" >&2; exit 1
-}
+# shellcheck source=tests/bench/lib.sh
+. "$here/tests/bench/lib.sh"
 up_port=$(pick_port)
-proxy_port=$(pick_port)
-while [[ $proxy_port == "$up_port" ]]; do proxy_port=$(pick_port); done
+proxy_port=$(pick_port "$up_port")
 
-mkdir -p "$work/up/tmp" "$work/up/www" "$work/p"
-printf ok > "$work/up/www/ok"
-truncate -s 1G "$work/up/www/big"
-chmod -R a+rX "$work/up/www"
-cat > "$work/up/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/up/nginx.pid;
-error_log $work/up/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off; server_tokens off; keepalive_timeout 600s; keepalive_requests 1000000;
-  client_body_temp_path $work/up/tmp; proxy_temp_path $work/up/tmp; fastcgi_temp_path $work/up/tmp;
-  uwsgi_temp_path $work/up/tmp; scgi_temp_path $work/up/tmp;
-  server {
-    listen 127.0.0.1:$up_port;
-    location = /ok { default_type text/plain; return 200 "ok"; }
-    location = /big { root $work/up/www; }
-    location = /up { client_max_body_size 0; return 200 "up"; }
-  }
-}
-CONF
-nginx -e "$work/up/error.log" -p "$work/up" -c "$work/up/nginx.conf" -g 'daemon off;' &
-pids+=($!)
+mkdir -p "$work/up" "$work/www" "$work/p"
+printf ok > "$work/www/ok"
+truncate -s 1G "$work/www/big"
+chmod -R a+rX "$work/www"
+start_upstream "$work/up" "$up_port" "$work/www"
 BENCH_LISTEN_PORT=$proxy_port BENCH_UPSTREAM=127.0.0.1:$up_port BENCH_WORKERS=1 \
   BENCH_WORKDIR=$work/p PORTICO_BIN=$binary "$here/tests/bench/bench-candidate.sh" \
   > "$work/portico.log" 2>&1 &
 pid=$!
 pids+=("$pid")
-ready=0
-for _ in $(seq 100); do
-  if curl -s -m 1 -o /dev/null "http://127.0.0.1:$proxy_port/ok"; then ready=1; break; fi
-  sleep 0.1
-done
-(( ready )) || { echo "portico did not answer; its log:" >&2; cat "$work/portico.log" >&2; exit 1; }
+wait_until_answers "http://127.0.0.1:$proxy_port/ok" ||
+  { echo "portico did not answer; its log:" >&2; cat "$work/portico.log" >&2; exit 1; }
 sleep 1
 
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$pid/status"; }
@@ -107,7 +77,7 @@ transfer() {
   if (( (after - before) >= 64 * 1024 )); then echo "  over the 64 MiB growth target" >&2; failed=1; fi
 }
 transfer "1 GiB download" "http://127.0.0.1:$proxy_port/big"
-transfer "1 GiB upload with Content-Length" -T "$work/up/www/big" "http://127.0.0.1:$proxy_port/up"
+transfer "1 GiB upload with Content-Length" -T "$work/www/big" "http://127.0.0.1:$proxy_port/up"
 transfer "1 GiB chunked upload" -T - "http://127.0.0.1:$proxy_port/up" < <(head -c 1073741824 /dev/zero)
 
 if (( failed )); then
