@@ -29,26 +29,13 @@ done
 [[ $path == /ok || $path == /4k ]] || { echo "path must be /ok or /4k" >&2; exit 2; }
 [[ $rounds =~ ^[1-9][0-9]*$ && $seconds =~ ^[1-9][0-9]*$ ]] ||
   { echo "rounds and seconds must be positive integers" >&2; exit 2; }
-for tool in nginx wrk curl taskset; do
-  command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install nginx wrk curl)" >&2; exit 1; }
-done
-[[ -x $binary ]] || { echo "no portico binary at $binary: build it first (scripts/build.sh)" >&2; exit 1; }
+# shellcheck source=tests/bench/lib.sh
+. "$here/tests/bench/lib.sh"
+bench_init cpu-split nginx wrk curl taskset
 server_cpu=() load_cpu=()
 if (( $(nproc) >= 2 )); then server_cpu=(taskset -c 1); load_cpu=(taskset -c 0); fi
 tck=$(getconf CLK_TCK)
 
-work=$(mktemp -d /tmp/portico-cpu-split.XXXXXX)
-chmod 755 "$work"
-pids=()
-stop_all() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  pids=()
-}
-trap 'stop_all; rm -rf "$work"' EXIT
-
-# shellcheck source=tests/bench/lib.sh
-. "$here/tests/bench/lib.sh"
 # CPU ticks (user + system) of a process and its children's threads, as the bench counts them.
 ticks() {
   local total=0 pid

@@ -15,23 +15,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 binary=${PORTICO_BIN:-$here/build/gateway/app/portico}
 path=${1:-/ok}
-for tool in nginx wrk valgrind callgrind_control callgrind_annotate curl; do
-  command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install nginx wrk valgrind curl)" >&2; exit 1; }
-done
-[[ -x $binary ]] || { echo "no portico binary at $binary: build it first (scripts/build.sh)" >&2; exit 1; }
-
-work=$(mktemp -d /tmp/portico-insn.XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 # shellcheck source=tests/bench/lib.sh
 . "$here/tests/bench/lib.sh"
+bench_init insn nginx wrk valgrind callgrind_control callgrind_annotate curl
 up_port=$(pick_port)
 proxy_port=$(pick_port "$up_port")
 

@@ -1,6 +1,32 @@
 # shellcheck shell=bash
-# Shared by the scripts in tests/bench (sourced, not run): free ports on 127.0.0.1 and nginx
-# configurations kept inside a work directory. The caller keeps its server pids in `pids`.
+# Shared by the scripts in tests/bench (sourced, not run): their setup, free ports on 127.0.0.1
+# and nginx configurations kept inside a work directory.
+
+# bench_init NAME TOOL...: checks that every TOOL is installed and that the portico binary
+# `$binary` exists, then makes `$work` (a temporary directory) and `pids` (the servers started);
+# on exit the servers are stopped and the directory removed.
+bench_init() {
+  local name=$1 tool
+  shift
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null ||
+      { echo "needs $tool (Debian: apt-get install nginx wrk curl valgrind util-linux)" >&2; exit 1; }
+  done
+  [[ -x ${binary:?} ]] ||
+    { echo "no portico binary at $binary: build it first (scripts/build.sh)" >&2; exit 1; }
+  work=$(mktemp -d "/tmp/portico-$name.XXXXXX")
+  chmod 755 "$work"
+  pids=()
+  trap 'stop_all; rm -rf "$work"' EXIT
+}
+
+# Stops the servers in `pids` and forgets them.
+stop_all() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  pids=()
+}
 
 # A TCP port used by any socket (listening or connected) counts as taken.
 port_in_use() { ss -Htan "sport = :$1" 2>/dev/null | grep -q .; }
