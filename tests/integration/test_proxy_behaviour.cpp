@@ -96,7 +96,10 @@ private:
 private slots:
     void initTestCase() {
         QVERIFY(echo_.start());
-        QVERIFY2(gateway_.start({"trusted_ips = 127.0.0.1"}), qPrintable(gateway_.output()));
+        // Request bodies up to 24 MiB are buffered (the default is 1 MiB), so that one is big
+        // enough to take several writes to reach the upstream.
+        QVERIFY2(gateway_.start({"trusted_ips = 127.0.0.1", "buffered_body_max_size = 25165824"}),
+                 qPrintable(gateway_.output()));
         QCOMPARE(gateway_
                      .admin("POST", "/services",
                             "{\"name\":\"echo\",\"url\":\"http://127.0.0.1:" +
@@ -130,9 +133,11 @@ private slots:
     // by length or chunked: portico-echo reports the length and hash of what reached it, and
     // hashes what it sends.
     void largeBodiesStreamThroughWhole() {
-        // Up to buffered_body_max_size (1 MiB) a request body is read whole before the upstream
-        // is picked (and can be sent again on a retry); above it, it streams as it comes.
-        for (int size : {1000 * 1000, 8 * 1024 * 1024 + 13}) {
+        // Up to buffered_body_max_size (24 MiB here) a request body is read whole before the
+        // upstream is picked (and can be sent again on a retry), and goes out with the head in
+        // as many writes as the socket takes (20 MiB: several on loopback); above it, it streams
+        // as it comes.
+        for (int size : {1000 * 1000, 20 * 1024 * 1024 + 7, 32 * 1024 * 1024 + 13}) {
             QByteArray body = pattern(size);
             auto result = request(gateway_.proxyPort(), "POST", "/e/upload", body,
                                   "application/octet-stream");
