@@ -19,8 +19,10 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 profiles=$dir/pgo-profile
 requests=${TRAIN_REQUESTS:-40000}
-[[ $requests =~ ^[0-9]+$ ]] && (( requests >= 100 )) ||
-  { echo "TRAIN_REQUESTS must be a whole number of at least 100" >&2; exit 2; }
+if ! [[ $requests =~ ^[0-9]+$ ]] || (( requests < 100 )); then
+  echo "TRAIN_REQUESTS must be a whole number of at least 100" >&2
+  exit 2
+fi
 # shellcheck source=tests/bench/lib.sh
 . "$root/tests/bench/lib.sh"  # pick_port, wait_until_answers
 

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Starts portico for ../shared/bench/proxy-bench.sh: DB-less, one service and one route to the
 # bench upstream, `worker_threads` = the bench's WORKERS, no access log (nginx's bench config has
-# none either). Reads BENCH_LISTEN_PORT, BENCH_UPSTREAM, BENCH_WORKERS and BENCH_WORKDIR.
+# none either). Reads BENCH_LISTEN_PORT, BENCH_UPSTREAM, BENCH_WORKERS and BENCH_WORKDIR. Runs the
+# production binary of scripts/build-release.sh (LTO and profile-guided), or PORTICO_BIN.
 #
 #   CANDIDATE_NAME=portico CANDIDATE_CMD="$PWD/tests/bench/bench-candidate.sh" \
 #     ../shared/bench/proxy-bench.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
-binary=${PORTICO_BIN:-$here/build/gateway/app/portico}
+binary=${PORTICO_BIN:-$here/build-release/gateway/app/portico}
+[[ -x $binary ]] ||
+  { echo "no portico binary at $binary: build it with scripts/build-release.sh, or name one in PORTICO_BIN" >&2; exit 1; }
 work=${BENCH_WORKDIR:?}
 # PORTICO_BENCH_UPSTREAM=1: the service points at an upstream with the bench upstream as its one
 # target (balancer, health bookkeeping) instead of at the host directly.

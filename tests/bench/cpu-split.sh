@@ -14,10 +14,10 @@
 # /proc/<pid>/stat (user + system, whole process tree), so no profiler is needed. Prints each
 # run and, per target, the medians: req/s, p99, and µs of CPU per request for the proxy, the
 # upstream, and both. Every server listens on 127.0.0.1 on free ports. Needs nginx, wrk, curl.
-# PORTICO_BIN overrides the binary (default: build/gateway/app/portico).
+# PORTICO_BIN overrides the binary (default: the production build of scripts/build-release.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
-binary=${PORTICO_BIN:-$here/build/gateway/app/portico}
+binary=${PORTICO_BIN:-$here/build-release/gateway/app/portico}
 path=${1:-/ok}
 rounds=${2:-3}
 seconds=${3:-8}

@@ -10,10 +10,10 @@
 # counts the instructions of 5 s of `wrk -c16` load, and prints requests, instructions and
 # instructions per request. Counts everything portico's threads execute in user space (libc and
 # the allocator included), nothing of the kernel. Needs nginx, wrk, valgrind and curl.
-# PORTICO_BIN overrides the binary (default: build/gateway/app/portico).
+# PORTICO_BIN overrides the binary (default: the production build of scripts/build-release.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
-binary=${PORTICO_BIN:-$here/build/gateway/app/portico}
+binary=${PORTICO_BIN:-$here/build-release/gateway/app/portico}
 path=${1:-/ok}
 # shellcheck source=tests/bench/lib.sh
 . "$here/tests/bench/lib.sh"

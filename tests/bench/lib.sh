@@ -13,7 +13,7 @@ bench_init() {
       { echo "needs $tool (Debian: apt-get install nginx wrk curl valgrind util-linux)" >&2; exit 1; }
   done
   [[ -x ${binary:?} ]] ||
-    { echo "no portico binary at $binary: build it first (scripts/build.sh)" >&2; exit 1; }
+    { echo "no portico binary at $binary: build it with scripts/build-release.sh, or name one in PORTICO_BIN" >&2; exit 1; }
   work=$(mktemp -d "/tmp/portico-$name.XXXXXX")
   chmod 755 "$work"
   pids=()

@@ -9,11 +9,11 @@
 # `portico` DB-less as the proxy bench starts it (tests/bench/bench-candidate.sh: one service,
 # one route, one worker, no access log), on free 127.0.0.1 ports; the load is 2 × 4 s of
 # `wrk -c64` on /ok. Prints each reading and whether the targets hold (exit status 1 if not).
-# Needs nginx, wrk and curl. PORTICO_BIN overrides the binary (default:
-# build/gateway/app/portico).
+# Needs nginx, wrk and curl. PORTICO_BIN overrides the binary (default: the production build
+# of scripts/build-release.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
-binary=${PORTICO_BIN:-$here/build/gateway/app/portico}
+binary=${PORTICO_BIN:-$here/build-release/gateway/app/portico}
 # shellcheck source=tests/bench/lib.sh
 . "$here/tests/bench/lib.sh"
 bench_init memory nginx wrk curl
