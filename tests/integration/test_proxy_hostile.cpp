@@ -413,7 +413,10 @@ private slots:
         QByteArray old = rawExchange(gateway_.proxyPort(),
                                      "GET /hints HTTP/1.0\r\nHost: x\r\n\r\n", 3000);
         QVERIFY2(old.startsWith("HTTP/1.0 200 OK\r\n"), old.constData());
-        QVERIFY2(!old.contains("103"), old.constData());
+        // Neither the interim status line nor its fields reach an HTTP/1.0 client. (Not just
+        // "103": the random request id in the final head can contain those digits.)
+        QVERIFY2(!old.contains("Early Hints"), old.constData());
+        QVERIFY2(!old.contains("Link: </style.css>"), old.constData());
         QVERIFY2(old.endsWith("\r\n\r\nok"), old.constData());
     }
 
