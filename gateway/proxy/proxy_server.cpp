@@ -339,8 +339,9 @@ struct RelayChunk {
     static void reset(Type&) {}
 };
 
-// The text of a head being written (the upstream request's, the client's response's). One that
-// grew past 4 KiB is not kept that large.
+// The text of a head being written (the upstream request's, the client's response's, which may
+// carry a small body behind it). One that grew past kHeadTextKept is not kept that large.
+constexpr std::size_t kHeadTextKept = 8 * 1024;
 struct HeadText {
     using Type = std::string;
     static std::unique_ptr<Type> make() {
@@ -349,7 +350,7 @@ struct HeadText {
         return text;
     }
     static void reset(Type& text) {
-        if (text.capacity() > 4096) {
+        if (text.capacity() > kHeadTextKept) {
             text = std::string();
             text.reserve(1024);
         }
@@ -422,7 +423,7 @@ private:
 // Drops the first `n` bytes of a two-piece buffer sequence; true when nothing is left. For
 // writing such a sequence with async_write_some in a loop in the calling coroutine, where
 // Asio's composed async_write wraps every write in one more operation layer (measured: ~80
-// instructions per write, 166 per proxied request).
+// instructions per write, 166 per proxied request). Each step writes with writeSome().
 bool consumeSent(std::array<asio::const_buffer, 2>& pieces, std::size_t n) {
     for (auto& piece : pieces) {
         const std::size_t step = std::min(n, piece.size());
@@ -430,6 +431,22 @@ bool consumeSent(std::array<asio::const_buffer, 2>& pieces, std::size_t n) {
         n -= step;
     }
     return pieces[0].size() == 0 && pieces[1].size() == 0;
+}
+
+// One step of writing a two-piece sequence: a send() of the first piece when it is the only one
+// left, a sendmsg() of both otherwise (Asio picks the call by the sequence's type). On loopback
+// a send() costs ~150-250 ns less than a two-piece sendmsg() of the same bytes.
+// `co_await writeSome(socket, pieces)` gives (error_code, bytes written).
+auto writeSome(Socket& socket, const std::array<asio::const_buffer, 2>& pieces) {
+    return asio::async_initiate<decltype(kDeferTuple), void(error_code, std::size_t)>(
+        [&socket, &pieces](auto handler) {
+            if (pieces[1].size() == 0) {
+                socket.async_write_some(pieces[0], std::move(handler));
+            } else {
+                socket.async_write_some(pieces, std::move(handler));
+            }
+        },
+        kDeferTuple);
 }
 
 // Writes all of `buffers` to `stream` within `timeout`.
@@ -1314,13 +1331,19 @@ struct ProxyServer::Impl {
             std::size_t length = in_place;
             // A two-buffer std::array: Asio writes it without copying it into a 64-entry
             // buffer sequence first as it does for other sequence types (measured: ~300
-            // instructions per request less than with a BufferList).
-            std::array<asio::const_buffer, 2> buffers = {
-                asio::buffer(head), asio::buffer(upstream_buffer.data().data(), length)};
+            // instructions per request less than with a BufferList). A body that fits in a
+            // kept head text is copied behind the head, so that one send() does (writeSome()).
+            const auto* body = static_cast<const char*>(upstream_buffer.data().data());
+            std::array<asio::const_buffer, 2> buffers = {asio::buffer(head),
+                                                         asio::buffer(body, length)};
+            if (head.size() + length <= kHeadTextKept) {
+                head.append(body, length);
+                buffers = {asio::buffer(head), asio::const_buffer()};
+            }
             client.expiresAfter(std::chrono::seconds(settings_.client_body_timeout));
             error_code body_ec;
             for (;;) {
-                auto [ec, n] = co_await client.socket().async_write_some(buffers, kDeferTuple);
+                auto [ec, n] = co_await writeSome(client.socket(), buffers);
                 body_ec = ec;
                 if (ec || consumeSent(buffers, n)) {
                     break;
@@ -1828,8 +1851,7 @@ struct ProxyServer::Impl {
                 upstream->stream.expiresAfter(std::chrono::milliseconds(service->write_timeout_ms));
                 error_code sent_ec;
                 for (;;) {
-                    auto [ec, n] = co_await upstream->stream.socket().async_write_some(
-                        upstream_request, kDeferTuple);
+                    auto [ec, n] = co_await writeSome(upstream->stream.socket(), upstream_request);
                     sent_ec = ec;
                     if (ec || consumeSent(upstream_request, n)) {
                         break;

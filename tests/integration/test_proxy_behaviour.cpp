@@ -129,6 +129,42 @@ private slots:
         QVERIFY(data.indexOf("/first") < data.indexOf("/second"));
     }
 
+    // A response body that came whole with its head goes out with it: copied behind the head
+    // when both fit in a kept head text (8 KiB), from the read buffer as a second piece when
+    // not. Sizes on both sides of that line, one after another on one keep-alive connection
+    // (so a worker reuses its head texts, big after small and small after big), each body
+    // whole and in order.
+    void bodiesOnBothSidesOfTheCopyLineArriveWhole() {
+        const QList<int> sizes = {2, 8000, 0, 7900, 8192, 1, 9000, 4096, 60000, 3};
+        QByteArray pipelined;
+        for (int i = 0; i < sizes.size(); ++i) {
+            pipelined += "GET /e/bytes/" + QByteArray::number(sizes[i]) + " HTTP/1.1\r\nHost: x\r\n" +
+                         (i + 1 == sizes.size() ? "Connection: close\r\n" : "") + "\r\n";
+        }
+        QByteArray raw = rawExchange(gateway_.proxyPort(), pipelined, 10000);
+        int at = 0;
+        for (int size : sizes) {
+            int head_end = raw.indexOf("\r\n\r\n", at);
+            QVERIFY2(head_end > 0, qPrintable("no head for the " + QString::number(size) +
+                                              "-byte response"));
+            QByteArray head = raw.mid(at, head_end - at);
+            QVERIFY2(head.startsWith("HTTP/1.1 200 OK\r\n"), head.constData());
+            const QByteArray fields = head + "\r\n";
+            QVERIFY2(fields.contains("\r\nContent-Length: " + QByteArray::number(size) + "\r\n"),
+                     head.constData());
+            const QByteArray fnv_name = "\r\nX-Body-Fnv: ";
+            int fnv_at = fields.indexOf(fnv_name);
+            QVERIFY2(fnv_at > 0, head.constData());
+            fnv_at += fnv_name.size();
+            QByteArray fnv = fields.mid(fnv_at, fields.indexOf("\r\n", fnv_at) - fnv_at);
+            QByteArray body = raw.mid(head_end + 4, size);
+            QCOMPARE(body.size(), size);
+            QCOMPARE(fnv1a64(body), fnv);
+            at = head_end + 4 + size;
+        }
+        QCOMPARE(at, raw.size());  // nothing after the last body
+    }
+
     // Bodies bigger than every buffer on the way come through whole, both ways, whether framed
     // by length or chunked: portico-echo reports the length and hash of what reached it, and
     // hashes what it sends.
