@@ -8,7 +8,7 @@
 #      service and through an upstream's balancer, 4 KiB downloads, POSTs with bodies, a few
 #      route misses, with the access log on; every answer's status is checked;
 #   3. the final build (PORTICO_PGO=use, PORTICO_LTO=ON), then the same requests against it.
-# Takes about 8 minutes on 2 cores. Installs missing Debian packages first, as the README's
+# Takes 5-7 minutes on 2 cores. Installs missing Debian packages first, as the README's
 # commands do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
