@@ -122,7 +122,12 @@ cmake --build "$dir" --target portico portico-echo -- -j"${JOBS:-$(nproc)}"
 rm -rf "$profiles"
 echo "build-release: 2/3 training on $requests requests"
 train "$dir/gateway/app/portico"
-echo "build-release: $(find "$profiles" -name '*.gcda' | wc -l) profiles in $profiles"
+count=$(find "$profiles" -name '*.gcda' 2>/dev/null | wc -l)
+if (( count == 0 )); then
+  echo "build-release: training wrote no profiles to $profiles (did portico exit normally?)" >&2
+  exit 1
+fi
+echo "build-release: $count profiles in $profiles"
 echo "build-release: 3/3 optimised build (profiles and link-time optimisation)"
 configure use ON
 cmake --build "$dir" --target portico -- -j"${JOBS:-$(nproc)}"
